@@ -1,0 +1,88 @@
+"""The FastAPI app factory: it only wires routers, middleware, error handlers and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import BodyLimit, RequestMetrics
+from api.routes import audit, health, jobs, models
+from api.services import Services
+from api.settings import Settings, get_settings
+from api.worker import WorkerPool
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Điều hành AI: forecasts of the province's indicators, meeting transcription and social
+listening. Every route except `/health` and the docs needs `Authorization: Bearer <key>`
+(`ioc keys create --role ROLE --name NAME`). Errors are `{"error": {"code", "message", "detail"}}`."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    workers: int | None = None,
+    run_startup: bool | None = None,
+) -> FastAPI:
+    """Build the app. ``workers`` in-process job threads (default from settings; 0 = none, use ``ioc worker``)."""
+    settings = settings or (services.settings if services else get_settings())
+    svc = services or Services.start(settings)
+    n_workers = settings.jobs.workers if workers is None else workers
+    startup = settings.models.bootstrap if run_startup is None else run_startup
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if startup:
+            from api.bootstrap import run_startup as _run
+
+            _run(svc)
+        pool = WorkerPool(svc, n_workers) if n_workers > 0 else None
+        if pool:
+            pool.start()
+        app.state.worker_pool = pool
+        try:
+            yield
+        finally:
+            if pool:
+                pool.stop(hand_back=True)
+
+    app = FastAPI(title="Điều hành AI", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = svc
+    install_error_handlers(app)
+
+    upload_paths = {"/v1/transcriptions"}
+
+    def limit_for(method: str, path: str) -> int:
+        if method == "POST" and path in upload_paths:
+            return settings.speech.max_upload_bytes
+        return settings.max_request_bytes
+
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(RequestMetrics, metrics=svc.metrics)
+
+    for module in (health, jobs, models, audit):
+        app.include_router(module.router)
+    for router in _capability_routers():
+        app.include_router(router)
+    return app
+
+
+def _capability_routers() -> list[object]:
+    """Routers of the capabilities (indicators, forecasts, transcriptions, social)."""
+    import importlib
+
+    routers = []
+    for name in ("indicators", "forecasts", "transcriptions", "social", "dashboard"):
+        try:
+            module = importlib.import_module(f"api.routes.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"api.routes.{name}":
+                continue
+            raise
+        routers.append(module.router)
+    return routers

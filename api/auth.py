@@ -1,0 +1,111 @@
+"""API keys and roles.
+
+A key is ``ioc_<prefix>_<secret>``: the prefix finds the row, the HMAC-SHA256 of the whole key under the
+service's secret (pepper) is what is stored, and comparison is constant-time. Keys are shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.storage.tables import ApiKey, utcnow
+
+ROLES = ("viewer", "secretary", "analyst", "admin")
+
+#: Who may do what: every role reads; secretaries add transcriptions; analysts add data, training and
+#: promotion; admins do all of it and manage keys.
+VIEWER = frozenset(ROLES)
+SECRETARY = frozenset({"secretary", "admin"})
+ANALYST = frozenset({"analyst", "admin"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a request."""
+
+    key_id: int | None
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+SYSTEM = Principal(key_id=None, name="system", role="admin")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def _hash(key: str, pepper: str) -> str:
+    return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+def create_key(session: Session, *, name: str, role: str, pepper: str) -> tuple[KeyInfo, str]:
+    """Store a new key and return it in clear, the only time it exists in clear."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}, expected one of: {', '.join(ROLES)}")
+    name = name.strip()
+    if not name:
+        raise ValueError("a key needs a non-empty name (who or what uses it)")
+    prefix = secrets.token_hex(6)
+    key = f"ioc_{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(name=name, role=role, prefix=prefix, key_hash=_hash(key, pepper))
+    session.add(row)
+    session.flush()
+    return _info(row), key
+
+
+def authenticate(session: Session, key: str, pepper: str) -> Principal | None:
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "ioc":
+        return None
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if row is None or row.revoked_at is not None:
+        # Still spend the hashing time so that unknown prefixes are not distinguishable by timing.
+        hmac.compare_digest(_hash(key, pepper), "0" * 64)
+        return None
+    if not hmac.compare_digest(_hash(key, pepper), row.key_hash):
+        return None
+    row.last_used_at = utcnow()
+    return Principal(key_id=row.id, name=row.name, role=row.role)
+
+
+def list_keys(session: Session) -> list[KeyInfo]:
+    return [_info(r) for r in session.scalars(select(ApiKey).order_by(ApiKey.id))]
+
+
+def revoke_key(session: Session, key_id_or_prefix: str) -> KeyInfo | None:
+    stmt = select(ApiKey)
+    stmt = (
+        stmt.where(ApiKey.id == int(key_id_or_prefix))
+        if key_id_or_prefix.isdigit()
+        else stmt.where(ApiKey.prefix == key_id_or_prefix)
+    )
+    row = session.scalar(stmt)
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return _info(row)
+
+
+def _info(row: ApiKey) -> KeyInfo:
+    return KeyInfo(row.id, row.name, row.role, row.prefix, row.created_at, row.revoked_at, row.last_used_at)

@@ -1,0 +1,248 @@
+"""``ioc``: the service's command line (serve, worker, keys, models, train, and offline capabilities)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.settings import get_settings
+
+app = typer.Typer(help="Điều hành AI: forecasting, transcription and social listening.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+models_app = typer.Typer(help="Registered models: list, promote.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=True)
+
+
+def _logging(level: str | None = None) -> None:
+    logging.basicConfig(
+        level=(level or get_settings().log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("alembic.runtime.migration", "mlflow", "urllib3", "httpx", "huey"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _services() -> Any:
+    from api.services import Services
+
+    return Services.start(get_settings())
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[message]}"),
+        console=console,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    workers: Annotated[int | None, typer.Option(help="in-process job threads (0: use `ioc worker`)")] = None,
+) -> None:
+    """Start the API with an in-process job worker (the embedded default)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    _logging()
+    settings = get_settings()
+    application = create_app(settings, workers=workers)
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command()
+def worker(threads: Annotated[int, typer.Option(help="jobs run at the same time")] = 1) -> None:
+    """Run a standalone job worker (distributed mode: any machine that reaches the queue and database)."""
+    from api.worker import run_standalone
+
+    _logging()
+    run_standalone(_services(), threads)
+
+
+@app.command()
+def startup() -> None:
+    """Apply migrations, register the default models and load demo data (what `serve` does first)."""
+    from api.bootstrap import run_startup
+
+    _logging()
+    for line in run_startup(_services()) or ["nothing to do"]:
+        console.print(line)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to IOC_DATABASE_URL."""
+    from api.storage import migrate
+
+    _logging()
+    migrate(get_settings().resolved_database_url)
+    console.print("database schema is up to date")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="viewer, secretary, analyst or admin")],
+    name: Annotated[str, typer.Option(help="who or what uses the key")],
+) -> None:
+    """Create a key; it is printed once, alone on the last line."""
+    from api.auth import create_key
+
+    services = _services()
+    try:
+        with services.db.transaction() as s:
+            info, key = create_key(s, name=name, role=role, pepper=services.settings.secret_key.get_secret_value())
+            from api import audit
+            from api.auth import SYSTEM
+
+            audit.record(s, SYSTEM, "key.create", "api_key", str(info.id), {"name": name, "role": role})
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(f"created key {info.id} ({info.role}) for {info.name!r}; store it now, it is not shown again:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the secrets)."""
+    from api.auth import list_keys
+
+    services = _services()
+    with services.db.session() as s:
+        rows = list_keys(s)
+    table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
+    for k in rows:
+        table.add_row(
+            str(k.id), k.name, k.role, k.prefix, f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="key id or prefix")]) -> None:
+    """Revoke a key; requests with it get 401 from then on."""
+    from api import audit
+    from api.auth import SYSTEM, revoke_key
+
+    services = _services()
+    with services.db.transaction() as s:
+        info = revoke_key(s, key)
+        if info is not None:
+            audit.record(s, SYSTEM, "key.revoke", "api_key", str(info.id), None)
+    if info is None:
+        console.print(f"[red]error:[/red] no key with id or prefix {key!r}")
+        raise typer.Exit(2)
+    console.print(f"revoked key {info.id} ({info.name})")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered models and versions; * marks the champion."""
+    from models import MODEL_NAMES
+
+    services = _services()
+    table = Table("model", "version", "aliases", "created", "key metrics")
+    for name in MODEL_NAMES:
+        for v in services.registry.versions(name):
+            metrics = ", ".join(f"{k}={val:.4g}" for k, val in sorted(v.metrics.items())[:4])
+            table.add_row(name, v.version, ",".join(v.aliases), f"{v.created_at:%Y-%m-%d %H:%M}", metrics)
+    Console().print(table)
+
+
+@models_app.command("promote")
+def models_promote(name: str, version: str) -> None:
+    """Give VERSION of NAME the `champion` alias (after checking that it loads)."""
+    from api import audit
+    from api.auth import SYSTEM
+
+    services = _services()
+    try:
+        services.registry.version(name, version)
+        services.champions.load_version(name, version)
+    except Exception as e:
+        console.print(f"[red]error:[/red] {name} version {version} cannot be promoted: {e}")
+        raise typer.Exit(2) from e
+    services.registry.set_champion(name, version)
+    with services.db.transaction() as s:
+        audit.record(s, SYSTEM, "model.promote", "model", f"{name}/{version}", None)
+    console.print(f"{name} version {version} is now the champion")
+
+
+@app.command()
+def train(
+    name: Annotated[str, typer.Argument(help="forecasting, sentiment or speech")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="trainer option KEY=VALUE")] = None,
+) -> None:
+    """Train NAME now, log the run to MLflow and register a new version (promote it separately)."""
+    import json
+
+    from api import jobs
+    from api.tasks.training import trainable_models
+
+    _logging("WARNING")
+    services = _services()
+    if name not in trainable_models():
+        console.print(f"[red]error:[/red] unknown model {name!r}, expected one of: {', '.join(trainable_models())}")
+        raise typer.Exit(2)
+    params: dict[str, Any] = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            console.print(f"[red]error:[/red] --param expects KEY=VALUE, got {item!r}")
+            raise typer.Exit(2)
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    job = jobs.enqueue(services, "train", {"model": name, "params": params}, owner="cli")
+    final = run_job_with_progress(services, job.id, f"train {name}")
+    if final.status != "succeeded":
+        console.print(f"[red]training failed:[/red] {final.error}")
+        raise typer.Exit(1)
+    console.print_json(data=final.result)
+
+
+def run_job_with_progress(services: Any, job_id: str, label: str) -> Any:
+    """Run a queued job in this process (or follow it if a worker took it) with a progress bar."""
+    from api import jobs
+
+    runner = threading.Thread(target=jobs.run_job, args=(services, job_id), daemon=True)
+    runner.start()
+    with progress_bar() as bar:
+        task = bar.add_task(label, total=1.0, message="")
+        while True:
+            job = jobs.get_job(services, job_id)
+            bar.update(task, completed=job.progress, message=(job.message or "")[:60])
+            if job.status in jobs.TERMINAL:
+                return job
+            time.sleep(0.3)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,353 @@
+"""Background jobs: a row per job in the database, the queue carries only its id.
+
+Guarantees:
+- a job is claimed by one worker at a time (conditional UPDATE queued -> running);
+- every write of a running job is fenced by (worker, attempt), so a worker that lost its job (it was
+  re-enqueued after a stale heartbeat or a SIGTERM) cannot overwrite the new attempt's work;
+- workers heartbeat; a reaper re-enqueues jobs whose heartbeat is stale, up to ``max_attempts``;
+- handlers checkpoint their progress (``ctx.checkpoint``) so a new attempt resumes instead of restarting.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from api.errors import NotFound, Unavailable
+from api.storage.tables import Job, utcnow
+
+if TYPE_CHECKING:
+    from api.services import Services
+
+logger = logging.getLogger(__name__)
+
+TERMINAL = frozenset({"succeeded", "failed"})
+
+
+class JobLost(RuntimeError):
+    """This worker no longer owns the job (it was re-enqueued); stop working on it."""
+
+
+class JobTimeout(RuntimeError):
+    """The job ran past its kind's time limit."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    handler: Callable[[JobContext], dict[str, Any] | None]
+    timeout_s: float = 6 * 3600.0
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(name: str, *, timeout_s: float = 6 * 3600.0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a handler for jobs of ``name``; it gets a :class:`JobContext` and returns a JSON result."""
+
+    def register(fn: Callable[[JobContext], dict[str, Any] | None]) -> Callable[[JobContext], Any]:
+        _KINDS[name] = JobKind(name, fn, timeout_s)
+        return fn
+
+    return register
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_KINDS)
+
+
+@dataclass
+class JobContext:
+    """What a handler sees: its payload, the last checkpoint, and ways to report progress."""
+
+    job_id: str
+    kind: str
+    payload: dict[str, Any]
+    checkpoint_data: dict[str, Any] | None
+    attempt: int
+    worker: str
+    services: Services
+    deadline: float
+    lost: threading.Event = field(default_factory=threading.Event)
+
+    def _fenced_update(self, **values: Any) -> None:
+        if self.lost.is_set():
+            raise JobLost(self.job_id)
+        if time.monotonic() > self.deadline:
+            raise JobTimeout(f"job {self.job_id} ran past its time limit")
+        with self.services.db.transaction() as s:
+            n = s.execute(
+                update(Job)
+                .where(
+                    Job.id == self.job_id,
+                    Job.worker == self.worker,
+                    Job.attempts == self.attempt,
+                    Job.status == "running",
+                )
+                .values(heartbeat_at=utcnow(), **values)
+            ).rowcount
+        if n != 1:
+            self.lost.set()
+            raise JobLost(self.job_id)
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        """Report progress in [0, 1]; raises :class:`JobLost` when this worker no longer owns the job."""
+        values: dict[str, Any] = {"progress": max(0.0, min(1.0, float(fraction)))}
+        if message is not None:
+            values["message"] = message
+        self._fenced_update(**values)
+
+    def checkpoint(self, data: dict[str, Any], fraction: float | None = None) -> None:
+        """Store resume state; a later attempt receives it as ``checkpoint_data``."""
+        values: dict[str, Any] = {"checkpoint": data}
+        if fraction is not None:
+            values["progress"] = max(0.0, min(1.0, float(fraction)))
+        self._fenced_update(**values)
+        self.checkpoint_data = data
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def enqueue(
+    services: Services,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    owner: str | None = None,
+    job_id: str | None = None,
+) -> Job:
+    """Store a queued job and put its id on the queue. Unknown kinds are a programming error."""
+    if kind not in _KINDS:
+        raise ValueError(f"unknown job kind {kind!r}, expected one of: {', '.join(registered_kinds())}")
+    job = Job(
+        id=job_id or new_job_id(),
+        kind=kind,
+        status="queued",
+        payload=payload,
+        owner=owner,
+        max_attempts=services.settings.jobs.max_attempts,
+    )
+    with services.db.transaction() as s:
+        s.add(job)
+    try:
+        services.queue.enqueue(job.id)
+    except Exception as e:  # the queue backend is down: do not leave a job that nobody will run
+        with services.db.transaction() as s:
+            s.execute(
+                update(Job).where(Job.id == job.id).values(status="failed", error=f"queue unavailable: {e}")
+            )
+        raise Unavailable("the job queue is unavailable; try again later", detail=str(e)) from e
+    return job
+
+
+def get_job(services: Services, job_id: str) -> Job:
+    with services.db.session() as s:
+        job = s.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found")
+    return job
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{threading.get_native_id()}:{uuid.uuid4().hex[:6]}"
+
+
+class RunningJobs:
+    """Jobs this process is running now, so that SIGTERM can hand them back to the queue."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, JobContext] = {}
+
+    def add(self, ctx: JobContext) -> None:
+        with self._lock:
+            self._jobs[ctx.job_id] = ctx
+
+    def remove(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def snapshot(self) -> list[JobContext]:
+        with self._lock:
+            return list(self._jobs.values())
+
+
+RUNNING = RunningJobs()
+
+
+def run_job(services: Services, job_id: str) -> None:
+    """Claim and run one job; called by the queue's single task."""
+    me = worker_name()
+    with services.db.transaction() as s:
+        claimed = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(
+                status="running",
+                attempts=Job.attempts + 1,
+                worker=me,
+                heartbeat_at=utcnow(),
+                started_at=utcnow(),
+                error=None,
+            )
+        ).rowcount
+        job = s.get(Job, job_id) if claimed == 1 else None
+    if job is None:
+        logger.info("job %s is not queued (already claimed, finished or unknown); skipping", job_id)
+        return
+    kind = _KINDS.get(job.kind)
+    if kind is None:
+        _finish(services, job_id, me, job.attempts, status="failed", error=f"unknown job kind {job.kind!r}")
+        return
+    ctx = JobContext(
+        job_id=job_id,
+        kind=job.kind,
+        payload=dict(job.payload or {}),
+        checkpoint_data=job.checkpoint,
+        attempt=job.attempts,
+        worker=me,
+        services=services,
+        deadline=time.monotonic() + kind.timeout_s,
+    )
+    RUNNING.add(ctx)
+    stop_beat = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(ctx, stop_beat), name=f"heartbeat-{job_id[:8]}", daemon=True)
+    beat.start()
+    started = time.monotonic()
+    logger.info("job %s (%s) attempt %d started on %s", job_id, job.kind, job.attempts, me)
+    try:
+        result = kind.handler(ctx)
+    except JobLost:
+        logger.warning("job %s was taken from this worker; dropping this attempt", job_id)
+        return
+    except Exception as e:
+        logger.exception("job %s failed", job_id)
+        message = str(e) or type(e).__name__
+        _finish(services, job_id, me, ctx.attempt, status="failed", error=message, trace=traceback.format_exc())
+    else:
+        _finish(services, job_id, me, ctx.attempt, status="succeeded", result=result or {})
+        services.metrics.observe_job(job.kind, time.monotonic() - started)
+    finally:
+        stop_beat.set()
+        RUNNING.remove(job_id)
+
+
+def _finish(
+    services: Services,
+    job_id: str,
+    worker: str,
+    attempt: int,
+    *,
+    status: str,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    trace: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
+    if status == "succeeded":
+        values.update(progress=1.0, result=result)
+    elif trace:
+        values["result"] = {"traceback": trace[-4000:]}
+    with services.db.transaction() as s:
+        n = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker == worker, Job.attempts == attempt, Job.status == "running")
+            .values(**values)
+        ).rowcount
+    if n != 1:
+        logger.warning("job %s finished on %s but was no longer ours; result discarded", job_id, worker)
+
+
+def _heartbeat(ctx: JobContext, stop: threading.Event) -> None:
+    interval = ctx.services.settings.jobs.heartbeat_interval_s
+    while not stop.wait(interval):
+        try:
+            with ctx.services.db.transaction() as s:
+                n = s.execute(
+                    update(Job)
+                    .where(
+                        Job.id == ctx.job_id,
+                        Job.worker == ctx.worker,
+                        Job.attempts == ctx.attempt,
+                        Job.status == "running",
+                    )
+                    .values(heartbeat_at=utcnow())
+                ).rowcount
+        except Exception:  # a database hiccup: try again at the next beat
+            logger.warning("heartbeat of job %s failed", ctx.job_id, exc_info=True)
+            continue
+        if n != 1:
+            ctx.lost.set()
+            return
+
+
+def requeue_stale(services: Services) -> list[str]:
+    """Re-enqueue running jobs whose worker went silent; fail those out of attempts. Returns the ids acted on."""
+    cutoff = utcnow() - timedelta(seconds=services.settings.jobs.stale_after_s)
+    with services.db.session() as s:
+        stale = list(
+            s.execute(
+                select(Job.id, Job.attempts, Job.max_attempts, Job.worker).where(
+                    Job.status == "running", Job.heartbeat_at < cutoff
+                )
+            )
+        )
+    acted = []
+    for job_id, attempts, max_attempts, worker in stale:
+        fence = (Job.id == job_id, Job.status == "running", Job.worker == worker, Job.attempts == attempts)
+        with services.db.transaction() as s:
+            if attempts >= max_attempts:
+                n = s.execute(
+                    update(Job)
+                    .where(*fence)
+                    .values(
+                        status="failed",
+                        finished_at=utcnow(),
+                        error=f"worker lost {attempts} time(s); giving up after {max_attempts} attempts",
+                    )
+                ).rowcount
+            else:
+                n = s.execute(update(Job).where(*fence).values(status="queued", worker=None)).rowcount
+        if n == 1:
+            acted.append(job_id)
+            if attempts < max_attempts:
+                logger.warning("job %s: worker %s went silent; re-enqueued (attempt %d)", job_id, worker, attempts)
+                services.queue.enqueue(job_id)
+            else:
+                logger.error("job %s failed: its worker died %d times", job_id, attempts)
+    return acted
+
+
+def hand_back_running(services: Services) -> list[str]:
+    """On shutdown (SIGTERM): give this process's running jobs back to the queue without using an attempt."""
+    handed = []
+    for ctx in RUNNING.snapshot():
+        ctx.lost.set()
+        with services.db.transaction() as s:
+            n = s.execute(
+                update(Job)
+                .where(
+                    Job.id == ctx.job_id,
+                    Job.worker == ctx.worker,
+                    Job.attempts == ctx.attempt,
+                    Job.status == "running",
+                )
+                .values(status="queued", worker=None, attempts=Job.attempts - 1)
+            ).rowcount
+        if n == 1:
+            services.queue.enqueue(ctx.job_id)
+            handed.append(ctx.job_id)
+            logger.info("job %s handed back to the queue on shutdown", ctx.job_id)
+    return handed

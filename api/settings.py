@@ -1,0 +1,136 @@
+"""One typed settings tree, prefix ``IOC_``, nested with ``__`` (``IOC_SPEECH__DEVICE=cuda``).
+
+Every path defaults under ``IOC_DATA_DIR`` (``./var``). Read through :func:`get_settings`; tests call
+``get_settings.cache_clear()`` after changing the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "dev-insecure-pepper"}
+
+#: Repository root when running from a checkout; used only for defaults that point at ../shared/data.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class JobSettings(BaseModel):
+    workers: int = Field(2, ge=0, le=64, description="worker threads of the in-process consumer (ioc serve)")
+    heartbeat_interval_s: float = Field(5.0, gt=0, description="how often a running job proves it is alive")
+    stale_after_s: float = Field(60.0, gt=0, description="a running job silent this long is re-enqueued")
+    reaper_interval_s: float = Field(10.0, gt=0, description="how often workers look for stale jobs")
+    max_attempts: int = Field(3, ge=1, description="attempts before a job whose worker keeps dying fails")
+    poll_interval_s: float = Field(0.25, gt=0, description="queue polling interval of idle workers")
+    plugins: list[str] = Field(
+        default_factory=list, description="extra modules that register job kinds (imported by every process)"
+    )
+
+
+class ModelSettings(BaseModel):
+    refresh_interval_s: float = Field(5.0, ge=0, description="how often servers check the champion alias")
+    bootstrap: bool = Field(True, description="register the shipped default models at first start")
+
+
+class SpeechSettings(BaseModel):
+    model: str = Field("champion", description="'champion' (registry) or a CTranslate2 model directory")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
+    language: str = "vi"
+    batch_size: int = Field(8, ge=1, le=64)
+    cpu_threads: int = Field(0, ge=0, description="0 = all cores")
+    max_duration_s: float = Field(4 * 3600.0, gt=0, description="longest recording accepted, seconds")
+    max_upload_bytes: int = Field(2 * 1024**3, gt=0, description="largest upload accepted, bytes")
+
+
+class ForecastingSettings(BaseModel):
+    max_horizon: int = Field(120, ge=1, description="largest forecast horizon accepted, periods")
+    demo_data_dir: Path | None = Field(
+        None, description="../shared/data/indicators layout; loaded at first start when present"
+    )
+    load_demo: bool = Field(True, description="load the real demo indicators at first start")
+
+
+class SocialSettings(BaseModel):
+    max_batch: int = Field(1000, ge=1, description="most texts in one sentiment request (413 above)")
+    max_text_chars: int = Field(20_000, ge=1, description="longest text accepted, characters")
+    public_data_dir: Path | None = Field(None, description="../shared/data/sentiment layout, for retraining")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IOC_", env_nested_delimiter="__", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the data dir")
+    queue_url: str | None = Field(None, description="sqlite:///path or redis://host:port/db")
+    mlflow_tracking_uri: str | None = Field(None, description="default sqlite:///<data_dir>/mlflow.db")
+    mlflow_artifact_root: str | None = Field(None, description="default <data_dir>/mlartifacts")
+    secret_key: SecretStr = Field(
+        SecretStr("dev-insecure-pepper"), description="pepper for API key hashes; required in production"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_request_bytes: int = Field(10 * 1024**2, gt=0, description="largest JSON/CSV body, bytes")
+    log_level: str = "INFO"
+
+    jobs: JobSettings = JobSettings()
+    models: ModelSettings = ModelSettings()
+    speech: SpeechSettings = SpeechSettings()
+    forecasting: ForecastingSettings = ForecastingSettings()
+    social: SocialSettings = SocialSettings()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env == "production" and self.secret_key.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "IOC_SECRET_KEY is a placeholder; set a long random value in production "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    # Derived locations: computed, not stored, so that IOC_DATA_DIR moves all of them at once.
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'ioc.db'}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        return self.queue_url or f"sqlite:///{self.resolved_data_dir / 'queue.db'}"
+
+    @property
+    def resolved_mlflow_tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.resolved_data_dir / 'mlflow.db'}"
+
+    @property
+    def resolved_mlflow_artifact_root(self) -> str:
+        return self.mlflow_artifact_root or (self.resolved_data_dir / "mlartifacts").as_uri()
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.resolved_data_dir / "uploads"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.resolved_data_dir / "models"
+
+    @property
+    def resolved_demo_data_dir(self) -> Path:
+        return self.forecasting.demo_data_dir or REPO_ROOT.parent / "shared" / "data" / "indicators"
+
+    @property
+    def resolved_public_sentiment_dir(self) -> Path:
+        return self.social.public_data_dir or REPO_ROOT.parent / "shared" / "data" / "sentiment"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,35 @@
+"""MLflow pyfunc for the ``forecasting`` model: a pipeline configuration (``config.json``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+from mlflow.models import set_model
+
+
+class ForecastingModel(mlflow.pyfunc.PythonModel):
+    """Input: long DataFrame ``unique_id, ds, y``; params ``horizon``, ``levels``, ``freq``."""
+
+    def load_context(self, context: Any) -> None:
+        from forecasting.config import PipelineConfig
+
+        self.config = PipelineConfig.from_dict(json.loads(Path(context.artifacts["config"]).read_text("utf-8")))
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        from forecasting import forecast_frame
+
+        params = params or {}
+        return forecast_frame(
+            model_input,
+            horizon=int(params.get("horizon", 12)),
+            levels=list(params.get("levels", [80, 95])),
+            freq=params.get("freq"),
+            config=self.config,
+            n_jobs=1,
+        )
+
+
+set_model(ForecastingModel())

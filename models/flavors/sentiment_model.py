@@ -1,0 +1,30 @@
+"""MLflow pyfunc for the ``sentiment`` model: a classifier stored with skops (``model.skops``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+from mlflow.models import set_model
+
+
+class SentimentModel(mlflow.pyfunc.PythonModel):
+    """Input: a DataFrame with a ``text`` column (or a list of str); output: label and class probabilities."""
+
+    def load_context(self, context: Any) -> None:
+        from social_listening import SentimentClassifier
+
+        self.classifier = SentimentClassifier.load(context.artifacts["classifier"])
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        import pandas as pd
+
+        texts = list(model_input["text"]) if hasattr(model_input, "columns") else list(model_input)
+        proba = self.classifier.predict_proba(texts)
+        classes = list(self.classifier.classes_)
+        frame = pd.DataFrame(proba, columns=classes)
+        frame.insert(0, "label", [classes[i] for i in proba.argmax(axis=1)])
+        return frame
+
+
+set_model(SentimentModel())

@@ -1,0 +1,36 @@
+"""MLflow pyfunc for the ``speech`` model: a CTranslate2 Whisper directory (``model_dir``).
+
+Loading only checks the directory; the Whisper model itself is created by the worker that transcribes
+(``model_dir`` is what it needs), so API processes never hold Whisper in memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+from mlflow.models import set_model
+
+REQUIRED = ("model.bin", "config.json")
+
+
+class SpeechModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context: Any) -> None:
+        model_dir = Path(context.artifacts["model_dir"])
+        missing = [f for f in REQUIRED if not (model_dir / f).is_file()]
+        if missing:
+            raise ValueError(f"{model_dir} is not a CTranslate2 Whisper directory: missing {', '.join(missing)}")
+        if not any((model_dir / f).is_file() for f in ("tokenizer.json", "vocabulary.json", "vocabulary.txt")):
+            raise ValueError(f"{model_dir} has no tokenizer.json or vocabulary file")
+        self.model_dir = model_dir
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        from speech import Transcriber
+
+        transcriber = Transcriber(self.model_dir)
+        paths = list(model_input["path"]) if hasattr(model_input, "columns") else list(model_input)
+        return [" ".join(seg.text for seg in transcriber.transcribe(p)) for p in paths]
+
+
+set_model(SpeechModel())

@@ -1,0 +1,179 @@
+"""The job system against SQLite+SQLite-queue and PostgreSQL+Redis: claims, fencing, crash recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api import jobs
+from api.services import Services
+from api.settings import Settings
+from tests.conftest import make_settings, settings_env
+
+import tests.api.job_plugins  # noqa: F401  (registers the "count" job kind in this process)
+
+PLUGIN = "tests.api.job_plugins"
+
+
+@pytest.fixture(params=["embedded", pytest.param("distributed", marks=[pytest.mark.postgres, pytest.mark.redis])])
+def job_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "embedded":
+        return make_settings(tmp_path / "var", jobs={"plugins": [PLUGIN]})
+    return make_settings(
+        tmp_path / "var",
+        database_url=request.getfixturevalue("postgres_url"),
+        queue_url=request.getfixturevalue("redis_url"),
+        jobs={"plugins": [PLUGIN]},
+    )
+
+
+@pytest.fixture
+def svc(job_settings: Settings) -> Iterator[Services]:
+    s = Services.start(job_settings)
+    yield s
+    s.close()
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _lines(log: Path) -> list[tuple[int, int, int]]:
+    if not log.exists():
+        return []
+    return [tuple(map(int, line.split())) for line in log.read_text().splitlines()]  # type: ignore[misc]
+
+
+def test_a_job_runs_once_through_the_queue(svc: Services, tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    job = jobs.enqueue(svc, "count", {"steps": 3, "step_s": 0.01, "log": str(log)}, owner="t")
+    assert jobs.get_job(svc, job.id).status == "queued"
+    assert svc.queue.pending() == 1
+    assert svc.queue.run_next() is True
+    done = jobs.get_job(svc, job.id)
+    assert (done.status, done.progress, done.result, done.attempts) == ("succeeded", 1.0, {"steps": 3, "resumed_from": 0}, 1)
+    # a duplicate delivery of the same id does nothing
+    svc.queue.enqueue(job.id)
+    svc.queue.run_next()
+    assert [i for i, _, _ in _lines(log)] == [0, 1, 2]
+
+
+def test_a_failing_job_is_failed_with_its_error(svc: Services, tmp_path: Path) -> None:
+    job = jobs.enqueue(svc, "count", {"steps": 1, "step_s": 0, "log": str(tmp_path / "l"), "fail": True})
+    svc.queue.run_next()
+    failed = jobs.get_job(svc, job.id)
+    assert failed.status == "failed" and failed.error == "asked to fail"
+    assert "Traceback" in failed.result["traceback"]
+
+
+def test_unknown_kind_is_refused(svc: Services) -> None:
+    with pytest.raises(ValueError, match="unknown job kind 'nope'"):
+        jobs.enqueue(svc, "nope", {})
+
+
+def test_stale_job_is_requeued_then_failed_after_max_attempts(svc: Services) -> None:
+    from sqlalchemy import update
+
+    from api.storage.tables import Job, utcnow
+
+    job = jobs.enqueue(svc, "count", {"steps": 1, "log": "/dev/null"})
+    svc.queue.flush()
+    old = utcnow().replace(year=2000)
+    for attempt in range(1, svc.settings.jobs.max_attempts + 1):
+        with svc.db.transaction() as s:
+            s.execute(update(Job).where(Job.id == job.id).values(status="running", worker="dead", attempts=attempt,
+                                                                  heartbeat_at=old))
+        assert jobs.requeue_stale(svc) == [job.id]
+        expected = "queued" if attempt < svc.settings.jobs.max_attempts else "failed"
+        assert jobs.get_job(svc, job.id).status == expected
+    assert "giving up" in jobs.get_job(svc, job.id).error
+
+
+def _start_worker(settings: Settings, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    out = (tmp_path / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "worker", "--threads", "1"],
+        env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+    )
+
+
+@pytest.mark.slow
+def test_worker_killed_with_sigkill_mid_job_another_finishes_it_exactly_once(svc: Services, tmp_path: Path) -> None:
+    log = tmp_path / "steps.txt"
+    steps = 12
+    job = jobs.enqueue(svc, "count", {"steps": steps, "step_s": 0.25, "log": str(log)}, owner="t")
+    first = _start_worker(svc.settings, tmp_path, "w1")
+    try:
+        _wait(lambda: len(_lines(log)) >= 4, 60, "the first worker to do 4 steps")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        killed_at = len(_lines(log))
+        assert jobs.get_job(svc, job.id).status == "running"  # huey lost the task; only the heartbeat knows
+        second = _start_worker(svc.settings, tmp_path, "w2")
+        try:
+            _wait(lambda: jobs.get_job(svc, job.id).status in jobs.TERMINAL, 90, "the job to finish")
+        finally:
+            second.terminate()
+            second.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    done = jobs.get_job(svc, job.id)
+    assert done.status == "succeeded", (done.error, (tmp_path / "w2.log").read_text()[-2000:])
+    assert done.attempts == 2
+    assert done.result["resumed_from"] >= killed_at - 1  # resumed from the checkpoint, not from zero
+    lines = _lines(log)
+    steps_done = [i for i, _, _ in lines]
+    assert sorted(set(steps_done)) == list(range(steps))  # nothing lost
+    repeated = {i for i in steps_done if steps_done.count(i) > 1}
+    assert len(repeated) <= 1  # at most the step in flight at the kill ran twice
+    assert {pid for _, _, pid in lines} == {first.pid, second.pid}
+
+
+@pytest.mark.slow
+def test_sigterm_hands_the_running_job_back_without_using_an_attempt(svc: Services, tmp_path: Path) -> None:
+    log = tmp_path / "steps.txt"
+    job = jobs.enqueue(svc, "count", {"steps": 8, "step_s": 0.25, "log": str(log)})
+    first = _start_worker(svc.settings, tmp_path, "w1")
+    _wait(lambda: len(_lines(log)) >= 2, 60, "two steps")
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(15) == 0
+    requeued = jobs.get_job(svc, job.id)
+    assert requeued.status == "queued" and requeued.attempts == 0
+    second = _start_worker(svc.settings, tmp_path, "w2")
+    try:
+        _wait(lambda: jobs.get_job(svc, job.id).status in jobs.TERMINAL, 60, "the job to finish")
+    finally:
+        second.terminate()
+        second.wait(10)
+    done = jobs.get_job(svc, job.id)
+    assert done.status == "succeeded" and done.attempts == 1
+    assert sorted(set(i for i, _, _ in _lines(log))) == list(range(8))
+
+
+def test_job_route_shows_progress(svc: Services, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import make_key
+
+    job = jobs.enqueue(svc, "count", {"steps": 2, "step_s": 0, "log": str(tmp_path / "l")})
+    with TestClient(create_app(services=svc, workers=1, run_startup=False)) as client:
+        headers = {"Authorization": f"Bearer {make_key(svc, 'viewer')}"}
+        _wait(lambda: client.get(f"/v1/jobs/{job.id}", headers=headers).json()["status"] == "succeeded", 30,
+              "the in-process worker")
+        body = client.get(f"/v1/jobs/{job.id}", headers=headers).json()
+        assert body["progress"] == 1.0 and body["result"] == {"steps": 2, "resumed_from": 0}

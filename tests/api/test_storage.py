@@ -1,0 +1,60 @@
+"""Storage against SQLite and PostgreSQL: migrations, keys, transactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, select
+
+from api.auth import authenticate, create_key, list_keys, revoke_key
+from api.storage import Database, migrate
+from api.storage.tables import AuditEntry, Indicator
+
+
+def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> None:
+    migrate(database_url)
+    migrate(database_url)
+    db = Database(database_url)
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"api_keys", "audit_log", "jobs", "indicators", "observations", "transcriptions",
+            "transcript_segments", "social_posts", "social_labels", "alembic_version"} <= tables
+    db.dispose()
+
+
+def test_keys_are_stored_hashed_and_checked(services: Any) -> None:
+    pepper = "pepper-for-test"
+    with services.db.transaction() as s:
+        info, key = create_key(s, name="Văn phòng UBND", role="secretary", pepper=pepper)
+    assert key.startswith(f"ioc_{info.prefix}_") and len(key) > 40
+    with services.db.session() as s:
+        stored = s.execute(select(__import__("api.storage.tables", fromlist=["ApiKey"]).ApiKey.key_hash)).scalar()
+    assert key not in stored and info.prefix not in stored
+    with services.db.transaction() as s:
+        who = authenticate(s, key, pepper)
+        assert who is not None and who.role == "secretary" and who.name == "Văn phòng UBND"
+        assert authenticate(s, key, "another-pepper") is None
+        assert authenticate(s, key[:-1] + ("A" if key[-1] != "A" else "B"), pepper) is None
+        assert authenticate(s, "garbage", pepper) is None
+        revoke_key(s, info.prefix)
+    with services.db.transaction() as s:
+        assert authenticate(s, key, pepper) is None
+        assert list_keys(s)[0].revoked_at is not None
+
+
+def test_unknown_role_and_empty_name_are_refused(services: Any) -> None:
+    with services.db.transaction() as s, pytest.raises(ValueError, match="unknown role 'root'"):
+        create_key(s, name="x", role="root", pepper="p")
+    with services.db.transaction() as s, pytest.raises(ValueError, match="non-empty name"):
+        create_key(s, name="  ", role="viewer", pepper="p")
+
+
+def test_a_failing_transaction_writes_nothing(services: Any) -> None:
+    with pytest.raises(RuntimeError), services.db.transaction() as s:
+        s.add(Indicator(code="cpi", name="CPI", frequency="M"))
+        s.add(AuditEntry(actor="t", action="indicator.put", object_type="indicator", object_id="cpi"))
+        s.flush()
+        raise RuntimeError("boom")
+    with services.db.session() as s:
+        assert s.scalars(select(Indicator)).all() == []
+        assert s.scalars(select(AuditEntry)).all() == []

@@ -1,0 +1,165 @@
+"""Shared fixtures: settings in a temporary data dir, SQLite and PostgreSQL databases, SQLite and Redis queues.
+
+PostgreSQL and Redis are real servers (IOC_TEST_POSTGRES_URL, IOC_TEST_REDIS_URL; defaults are the
+machine's 127.0.0.1 services). When one is unreachable the tests that need it FAIL: they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.settings import Settings, get_settings
+
+POSTGRES_URL = os.environ.get("IOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("IOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+
+
+def _admin_url(url: str, database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"ioc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # never skip: CI must have PostgreSQL
+        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required for this test and unreachable: {e}")
+    try:
+        yield _admin_url(POSTGRES_URL, name)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """Redis for one test, with the queue's keys flushed before and after."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except Exception as e:
+        pytest.fail(f"Redis at {REDIS_URL} is required for this test and unreachable: {e}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ioc.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test: its own data dir, no default-model bootstrap, fast job timings."""
+    base: dict[str, Any] = {
+        "env": "test",
+        "data_dir": data_dir,
+        "models": {"bootstrap": False, "refresh_interval_s": 0.2},
+        "jobs": {"workers": 0, "heartbeat_interval_s": 0.3, "stale_after_s": 2.0, "reaper_interval_s": 0.5,
+                 "poll_interval_s": 0.05},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return Settings(**base)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The same settings as IOC_* environment variables, for subprocesses (ioc worker, ioc serve)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update(
+        IOC_ENV=settings.env,
+        IOC_DATA_DIR=str(settings.data_dir),
+        IOC_DATABASE_URL=settings.resolved_database_url,
+        IOC_QUEUE_URL=settings.resolved_queue_url,
+        IOC_MLFLOW_TRACKING_URI=settings.resolved_mlflow_tracking_uri,
+        IOC_MLFLOW_ARTIFACT_ROOT=settings.resolved_mlflow_artifact_root,
+        IOC_MODELS__BOOTSTRAP=str(settings.models.bootstrap).lower(),
+        IOC_MODELS__REFRESH_INTERVAL_S=str(settings.models.refresh_interval_s),
+        IOC_JOBS__HEARTBEAT_INTERVAL_S=str(settings.jobs.heartbeat_interval_s),
+        IOC_JOBS__STALE_AFTER_S=str(settings.jobs.stale_after_s),
+        IOC_JOBS__REAPER_INTERVAL_S=str(settings.jobs.reaper_interval_s),
+        IOC_JOBS__POLL_INTERVAL_S=str(settings.jobs.poll_interval_s),
+        IOC_JOBS__WORKERS=str(settings.jobs.workers),
+        IOC_JOBS__PLUGINS=__import__("json").dumps(settings.jobs.plugins),
+        IOC_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _clear_settings_cache() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "var", database_url=database_url)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Any]:
+    from api.services import Services
+
+    svc = Services.start(settings)
+    yield svc
+    svc.close()
+
+
+def make_key(services: Any, role: str, name: str | None = None) -> str:
+    from api.auth import create_key
+
+    with services.db.transaction() as s:
+        _, key = create_key(s, name=name or f"test-{role}", role=role,
+                            pepper=services.settings.secret_key.get_secret_value())
+    return key
+
+
+@pytest.fixture
+def client(services: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(services=services, workers=0, run_startup=False)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def auth(services: Any) -> Any:
+    """``auth("analyst")`` -> headers with a fresh key of that role."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(role: str) -> dict[str, str]:
+        if role not in cache:
+            cache[role] = {"Authorization": f"Bearer {make_key(services, role)}"}
+        return cache[role]
+
+    return headers
