@@ -31,6 +31,11 @@ def health(services: ServicesDep) -> dict[str, Any]:
         checks["queue"] = "ok"
     except Exception as e:
         checks["queue"] = f"error: {type(e).__name__}"
+    for name in MODEL_NAMES:
+        try:
+            services.champions.get(name)  # follows the champion alias (cheap between refreshes)
+        except Exception:  # reported below through the cache's status
+            pass
     served = services.champions.status()
     models: dict[str, Any] = {}
     for name in MODEL_NAMES:
