@@ -124,8 +124,14 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.exception("unhandled ValueError")
             return JSONResponse(error_body("internal_error", "internal error"), 500)
         status, code = mapped
-        detail = getattr(exc, "detail", None) or getattr(exc, "errors", None)
+        detail = getattr(exc, "detail", None) or getattr(exc, "problems", None) or getattr(exc, "errors", None)
         return JSONResponse(error_body(code, str(exc), _jsonable(detail)), status)
+
+    from models import ModelUnavailable
+
+    @app.exception_handler(ModelUnavailable)
+    async def _model_unavailable(_: Request, exc: ModelUnavailable) -> JSONResponse:
+        return JSONResponse(error_body("model_unavailable", str(exc)), 503)
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:

@@ -83,6 +83,7 @@ class Indicator(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     targets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    forecast_from: Mapped[str | None] = mapped_column(String(16), default=None)  # regime change before it
     data_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 18:44:05.777005
+Create Date: 2026-11-25 18:52:35.613674
 """
 
 from alembic import op
@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("targets", sa.JSON(), nullable=False),
+        sa.Column("forecast_from", sa.String(length=16), nullable=True),
         sa.Column("data_version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

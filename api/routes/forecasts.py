@@ -1,0 +1,87 @@
+"""Stateless forecasts: series in the request, forecasts out; nothing is stored."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ServicesDep, Viewer
+from api.errors import InvalidInput
+from api.schemas import ModelRef
+
+router = APIRouter(tags=["forecasts"])
+
+
+class SeriesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=200)
+    start: str | int = Field(description="first period: YYYY-MM (M), YYYY-Qn (Q), YYYY (Y) or an integer index")
+    values: list[float | None] = Field(min_length=1, max_length=10_000)
+
+
+class ForecastsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    frequency: Literal["M", "Q", "Y"]
+    horizon: int = Field(ge=1)
+    levels: list[float] = Field(default_factory=lambda: [80.0, 95.0], max_length=10)
+    series: list[SeriesIn] = Field(min_length=1, max_length=1000)
+
+
+class ForecastOut(BaseModel):
+    id: str
+    points: list[dict[str, Any]]
+
+
+class ForecastsOut(BaseModel):
+    model: ModelRef
+    forecasts: list[ForecastOut]
+
+
+def _periods(frequency: str, start: str | int, n: int) -> list[str | int]:
+    from forecasting.series import parse_period
+
+    if isinstance(start, int) or (isinstance(start, str) and start.strip().lstrip("-").isdigit() and
+                                   frequency != "Y"):
+        s = int(start)
+        return list(range(s, s + n))
+    try:
+        _, ordinal, _ = parse_period(start, frequency)
+    except ValueError as e:
+        raise InvalidInput(f"start {start!r} is not a {frequency} period: {e}") from e
+    if frequency == "M":
+        return [f"{o // 12:04d}-{o % 12 + 1:02d}" for o in range(ordinal, ordinal + n)]
+    if frequency == "Q":
+        return [f"{o // 4:04d}-Q{o % 4 + 1}" for o in range(ordinal, ordinal + n)]
+    return [f"{o:04d}" for o in range(ordinal, ordinal + n)]
+
+
+@router.post("/v1/forecasts", response_model=ForecastsOut)
+def post_forecasts(body: ForecastsIn, services: ServicesDep, _: Viewer) -> ForecastsOut:
+    """Forecast series sent in the request with the champion pipeline (up to 1000 series)."""
+    from forecasting import forecast_frame
+
+    top = services.settings.forecasting.max_horizon
+    if body.horizon > top:
+        raise InvalidInput(f"horizon must be between 1 and {top} periods; got {body.horizon}",
+                           code="validation_error")
+    if any(not 0 < lv < 100 for lv in body.levels):
+        raise InvalidInput(f"levels must be in (0, 100) percent; got {body.levels}", code="validation_error")
+    ids = [s.id for s in body.series]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("series ids must be unique", detail=sorted({i for i in ids if ids.count(i) > 1}))
+    rows = []
+    for s in body.series:
+        for ds, y in zip(_periods(body.frequency, s.start, len(s.values)), s.values, strict=True):
+            rows.append({"unique_id": s.id, "ds": ds, "y": y})
+    served = services.champions.get("forecasting")
+    levels = sorted(set(body.levels))
+    frame = forecast_frame(pd.DataFrame(rows), body.horizon, levels, freq=body.frequency,
+                           config=served.model.config, n_jobs=1 if len(body.series) < 8 else -1)
+    out = []
+    for sid, g in frame.groupby("unique_id", sort=False):
+        points = g.drop(columns=["unique_id"]).rename(columns={"ds": "period"}).to_dict(orient="records")
+        out.append(ForecastOut(id=str(sid), points=points))
+    return ForecastsOut(model=ModelRef(name="forecasting", version=served.version), forecasts=out)

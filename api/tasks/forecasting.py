@@ -1,0 +1,113 @@
+"""Forecasting's jobs and first-start steps: demo indicators, the default pipeline, the trainer."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from api.auth import SYSTEM
+from api.bootstrap import register_default, startup_step
+from api.indicator_store import load_series, upsert_observations
+from api.jobs import JobContext
+from api.services import Services
+from api.storage.tables import Indicator
+from api.tasks.training import trainer
+from models.registry import fingerprint
+
+logger = logging.getLogger(__name__)
+
+
+@startup_step("forecasting.demo_data", order=10)
+def load_demo_indicators(services: Services) -> str | None:
+    """Load the real demo indicators once, into an empty catalogue."""
+    from forecasting import parse_observations
+    from forecasting.demo import load_demo
+
+    if not services.settings.forecasting.load_demo:
+        return None
+    with services.db.session() as s:
+        if s.scalar(select(func.count()).select_from(Indicator)):
+            return None
+    data_dir = services.settings.resolved_demo_data_dir
+    demo = load_demo(data_dir if data_dir.is_dir() else None)
+    with services.db.transaction() as s:
+        for d in demo.indicators:
+            ind = Indicator(code=d.code, name=d.name, unit=d.unit, frequency=d.frequency, kind=d.kind,
+                            source=d.source, description=d.note or "", forecast_from=d.forecast_from,
+                            targets=[], data_version=0)
+            s.add(ind)
+            s.flush()
+            series = parse_observations(demo.observations[d.code], freq=d.frequency, unique_id=d.code,
+                                        on_gap="interpolate")
+            upsert_observations(s, ind, series, SYSTEM, None, note="demo data")
+    return f"loaded {len(demo.indicators)} demo indicators from {data_dir if data_dir.is_dir() else 'the package'}"
+
+
+def _stored_series(services: Services) -> list[Any]:
+    out = []
+    with services.db.session() as s:
+        for ind in s.scalars(select(Indicator).order_by(Indicator.code)):
+            series = load_series(s, ind, for_forecast=True)
+            if series is not None and len(series) >= 8:
+                out.append(series)
+    return out
+
+
+def _log_pipeline(services: Services, config: Any, progress: Any = None, description: str = "") -> dict[str, Any]:
+    """Backtest ``config`` over the stored indicators, log the run and register a version."""
+    from forecasting.backtest import backtest
+
+    series = _stored_series(services)
+    metrics: dict[str, float] = {}
+    if series:
+        result = backtest(series, config, windows=3, n_jobs=1, progress=progress)
+        metrics = {k: float(v) for k, v in result.metrics.items()}
+    fp = fingerprint(f"{s.unique_id}:{s.freq}:{s.start}:{s.values.tobytes().hex()}" for s in series)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.json"
+        path.write_text(json.dumps(config.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        version = services.registry.log_version(
+            "forecasting",
+            artifacts={"config": path},
+            params={k: json.dumps(v) if not isinstance(v, str) else v for k, v in config.to_dict().items()},
+            metrics=metrics | {"n_indicators": float(len(series))},
+            data_fingerprint=fp,
+            description=description or f"pipeline {config.name}: {config.combination} of {', '.join(config.methods)}",
+        )
+    return {"version": version, "metrics": metrics, "n_indicators": len(series)}
+
+
+@startup_step("forecasting.default_model", order=20)
+def register_default_pipeline(services: Services) -> str | None:
+    from forecasting import PipelineConfig
+
+    return register_default(
+        services, "forecasting",
+        lambda: _log_pipeline(services, PipelineConfig(), description="default pipeline (shipped)")["version"],
+    )
+
+
+@trainer("forecasting")
+def train_forecasting(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Backtest a pipeline configuration over the stored indicators and register it.
+
+    ``params`` override fields of the default :class:`forecasting.PipelineConfig` (e.g.
+    ``{"combination": "mean", "methods": ["ets", "theta"]}``).
+    """
+    from forecasting import PipelineConfig
+
+    base = PipelineConfig().to_dict()
+    unknown = sorted(set(params) - set(base))
+    if unknown:
+        raise ValueError(f"unknown pipeline options {unknown}; expected some of {sorted(base)}")
+    config = PipelineConfig.from_dict(base | params)
+    ctx.progress(0.02, "backtesting over the stored indicators")
+    result = _log_pipeline(services=ctx.services, config=config,
+                           progress=lambda done, total: ctx.progress(0.05 + 0.9 * done / max(total, 1),
+                                                                     f"backtest {done}/{total}"))
+    return result
