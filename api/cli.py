@@ -240,6 +240,63 @@ def run_job_with_progress(services: Any, job_id: str, label: str) -> Any:
             time.sleep(0.3)
 
 
+def _champion_or_default(name: str, default: Any) -> tuple[Any, str]:
+    """The registered champion of ``name`` if this data dir has one, else ``default`` (offline use)."""
+    settings = get_settings()
+    if not (settings.resolved_data_dir / "mlflow.db").exists() and settings.mlflow_tracking_uri is None:
+        return default, "default"
+    try:
+        served = _services().champions.get(name)
+    except Exception as e:
+        console.print(f"[yellow]no usable {name} champion ({e}); using the shipped default[/yellow]")
+        return default, "default"
+    return served.model, f"v{served.version}"
+
+
+@app.command()
+def forecast(
+    input: Annotated[Path, typer.Argument(help="CSV or XLSX in long format: unique_id,ds,y", exists=True,
+                                          dir_okay=False, readable=True)],
+    horizon: Annotated[int, typer.Option("--horizon", "-h", help="periods ahead", min=1)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
+    level: Annotated[list[float] | None, typer.Option("--level", help="interval level in percent, repeatable")] = None,
+    freq: Annotated[str | None, typer.Option(help="M, Q or Y (default: inferred from ds; integer ds: index)")] = None,
+    jobs: Annotated[int, typer.Option(help="processes; -1 = all cores")] = -1,
+    plot: Annotated[list[str] | None, typer.Option(help="unique_id to plot as PNG next to the output")] = None,
+) -> None:
+    """Forecast every series of a long-format file with calibrated intervals (all cores, progress bar)."""
+    from forecasting import PipelineConfig, forecast_frame, read_long
+
+    levels = level or [80.0, 95.0]
+    model, label = _champion_or_default("forecasting", None)
+    config = model.config if model is not None else PipelineConfig()
+    try:
+        data = input.read_bytes()
+        series = read_long(data, freq=freq, file_format="xlsx" if input.suffix.lower() in {".xlsx", ".xlsm"} else None,
+                           min_length=config.min_length)
+        with progress_bar() as bar:
+            task = bar.add_task(f"forecast ({label})", total=len(series), message=f"{len(series)} series")
+            frame = forecast_frame(series, horizon, levels, freq=freq, config=config, n_jobs=jobs,
+                                   progress=lambda done, total: bar.update(task, completed=done))
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(output, index=False)
+    console.print(f"wrote {len(frame)} rows for {len(series)} series to {output}")
+    by_id = {s.unique_id: s for s in series}
+    for uid in plot or []:
+        if uid not in by_id:
+            console.print(f"[yellow]no series {uid!r} to plot[/yellow]")
+            continue
+        from forecasting import forecast_series
+        from forecasting.plot import plot_forecast
+
+        png = output.with_name(f"{output.stem}-{uid}.png")
+        png.write_bytes(plot_forecast(by_id[uid], forecast_series(by_id[uid], horizon, (80, 95), config), title=uid))
+        console.print(f"plot: {png}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

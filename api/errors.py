@@ -69,6 +69,10 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "detail": detail}}
 
 
+#: Library error codes that mean "this is not a file we can read at all".
+UNSUPPORTED_MEDIA_CODES = frozenset({"not_audio", "no_audio_stream", "unsupported_codec"})
+
+
 def _library_error_status(exc: Exception) -> tuple[int, str] | None:
     """Map the capability libraries' input errors to HTTP; imported lazily so missing extras don't break."""
     name = type(exc).__name__
@@ -77,7 +81,8 @@ def _library_error_status(exc: Exception) -> tuple[int, str] | None:
         "speech",
         "social_listening",
     }:
-        return 422, getattr(exc, "code", None) or _snake(name)
+        code = getattr(exc, "code", None) or _snake(name)
+        return (415 if code in UNSUPPORTED_MEDIA_CODES else 422), code
     return None
 
 

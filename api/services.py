@@ -37,7 +37,11 @@ class Services:
         db = Database(settings.resolved_database_url)
         holder: dict[str, Services] = {}
         queue = Queue(settings.resolved_queue_url, lambda job_id: jobs.run_job(holder["s"], job_id))
-        registry = ModelRegistry(settings.resolved_mlflow_tracking_uri, settings.resolved_mlflow_artifact_root)
+        registry = ModelRegistry(
+            settings.resolved_mlflow_tracking_uri,
+            settings.resolved_mlflow_artifact_root,
+            cache_dir=settings.models_dir / "registry-cache",
+        )
         services = cls(
             settings=settings,
             db=db,

@@ -79,12 +79,14 @@ def fingerprint(parts: Iterable[bytes | str]) -> str:
 class ModelRegistry:
     """Log, register, alias and load model versions in one MLflow store."""
 
-    def __init__(self, tracking_uri: str, artifact_root: str) -> None:
+    def __init__(self, tracking_uri: str, artifact_root: str, cache_dir: str | Path | None = None) -> None:
         import mlflow
         from mlflow import MlflowClient
 
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
+        #: Local copies of registered versions (a version never changes, so one download per machine).
+        self.cache_dir = Path(cache_dir) if cache_dir else None
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(tracking_uri)
@@ -208,8 +210,35 @@ class ModelRegistry:
 
     def load(self, name: str, version: str) -> Any:
         """Load a version's Python model object (the flavor class, its payload loaded)."""
-        model = self._mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        return model.unwrap_python_model()
+        return self._mlflow.pyfunc.load_model(str(self.local_copy(name, version))).unwrap_python_model()
+
+    def local_copy(self, name: str, version: str) -> Path:
+        """A local directory with the version's MLflow model, downloaded once into the cache."""
+        import shutil
+        import tempfile
+
+        from mlflow.artifacts import download_artifacts
+
+        source = self.client.get_model_version_download_uri(name, str(version))
+        if self.cache_dir is None:
+            return Path(download_artifacts(artifact_uri=source))
+        target = self.cache_dir / name / str(version)
+        if (target / "MLmodel").is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=target.parent))
+        try:
+            download_artifacts(artifact_uri=source, dst_path=str(tmp))
+            inner = tmp / "MLmodel" if (tmp / "MLmodel").is_file() else None
+            root = tmp if inner else next(p.parent for p in tmp.rglob("MLmodel"))
+            try:
+                root.rename(target)
+            except OSError:  # another process finished first: use its copy
+                if not (target / "MLmodel").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return target
 
 
 def _own_version() -> str:

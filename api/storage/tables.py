@@ -145,8 +145,8 @@ class Transcription(Base):
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     model_version: Mapped[str] = mapped_column(String(32), default="")
     text: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")  # lowercased, with and without diacritics
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class TranscriptSegment(Base):

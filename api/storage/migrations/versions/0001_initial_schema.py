@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 18:52:35.613674
+Create Date: 2026-11-25 18:58:22.478275
 """
 
 from alembic import op
@@ -141,8 +141,8 @@ def upgrade() -> None:
         sa.Column("duration_s", sa.Float(), nullable=True),
         sa.Column("model_version", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("transcriptions", schema=None) as batch_op:

