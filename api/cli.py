@@ -297,6 +297,102 @@ def forecast(
         console.print(f"plot: {png}")
 
 
+speech_app = typer.Typer(help="Speech models: import a better Whisper.", no_args_is_help=True)
+app.add_typer(speech_app, name="speech")
+
+
+@app.command()
+def transcribe(
+    audio: Annotated[Path, typer.Argument(help="recording: mp3, m4a, wav, ogg, mp4...", exists=True, dir_okay=False)],
+    format: Annotated[str, typer.Option("--format", "-f", help="txt, srt, vtt, json or docx")] = "txt",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: stdout for text)")]
+    = None,
+    vocabulary: Annotated[list[str] | None, typer.Option(help="name or term to favour, repeatable")] = None,
+    speakers: Annotated[int | None, typer.Option(help="number of speakers, if known", min=1, max=20)] = None,
+    language: Annotated[str, typer.Option(help="ISO 639-1 code")] = "vi",
+    title: Annotated[str | None, typer.Option(help="title of the minutes")] = None,
+) -> None:
+    """Transcribe a recording on this machine (no server), with a progress bar."""
+    from datetime import datetime
+
+    from speech import EXPORT_FORMATS, Diarizer, Transcript, TranscribeOptions, Transcriber, export, probe
+
+    _logging("WARNING")
+    if format not in EXPORT_FORMATS:
+        console.print(f"[red]error:[/red] --format must be one of {', '.join(EXPORT_FORMATS)}; got {format!r}")
+        raise typer.Exit(2)
+    if format == "docx" and output is None:
+        console.print("[red]error:[/red] docx needs --output PATH")
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        info = probe(audio, max_duration_s=settings.speech.max_duration_s)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    model_dir = _speech_model_dir()
+    transcriber = Transcriber(model_dir, device=settings.speech.device, compute_type=settings.speech.compute_type,
+                              cpu_threads=settings.speech.cpu_threads)
+    options = TranscribeOptions(language=language, vocabulary=tuple(vocabulary or ()),
+                                batch_size=settings.speech.batch_size, max_duration_s=settings.speech.max_duration_s)
+    with progress_bar() as bar:
+        task = bar.add_task("transcribe", total=1.0, message=f"{info.duration_s / 60:.1f} min")
+        segments = list(transcriber.transcribe(audio, options=options,
+                                               progress=lambda f: bar.update(task, completed=0.9 * f)))
+        bar.update(task, message="speakers")
+        try:
+            segments = Diarizer(n_speakers=speakers).diarize(audio, segments)
+        except Exception as e:  # keep the transcript without speakers
+            console.print(f"[yellow]speaker labels unavailable: {e}[/yellow]")
+        bar.update(task, completed=1.0, message="done")
+    transcript = Transcript(title or audio.stem, datetime.now(), info.duration_s, tuple(segments), language)
+    data = export(transcript, format)
+    if output is None:
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+        console.print(f"wrote {output} ({len(segments)} segments)")
+
+
+def _speech_model_dir() -> Path:
+    """The champion speech model of this data dir, else the shipped Whisper base assembled once."""
+    from speech import ensure_default_model
+
+    settings = get_settings()
+    if settings.speech.model != "champion":
+        return Path(settings.speech.model)
+    model, _ = _champion_or_default("speech", None)
+    if model is not None:
+        return Path(model.model_dir)
+    return ensure_default_model(settings.models_dir / "whisper-base")
+
+
+@speech_app.command("import-model")
+def speech_import_model(
+    source: Annotated[Path, typer.Argument(help="CTranslate2 Whisper dir, or Hugging Face Whisper to convert",
+                                           exists=True, file_okay=False)],
+    quantization: Annotated[str, typer.Option(help="weights stored by a conversion")] = "int8_float16",
+) -> None:
+    """Register a better Whisper (PhoWhisper, large-v3...) as a new `speech` version, evaluated; promote it after."""
+    from api.tasks.speech import import_speech_model
+
+    _logging("WARNING")
+    services = _services()
+    try:
+        with console.status(f"importing and evaluating {source}"):
+            version = import_speech_model(services, source, quantization)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    except RuntimeError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from e
+    metrics = services.registry.version("speech", version).metrics
+    console.print(f"registered speech version {version}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    console.print(f"serve it with: ioc models promote speech {version}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
