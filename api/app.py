@@ -69,6 +69,11 @@ def create_app(
         app.include_router(module.router)
     for router in _capability_routers():
         app.include_router(router)
+    from fastapi.staticfiles import StaticFiles
+
+    from api.routes.dashboard import STATIC_DIR
+
+    app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     return app
 
 

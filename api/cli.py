@@ -297,6 +297,62 @@ def forecast(
         console.print(f"plot: {png}")
 
 
+@app.command()
+def sentiment(
+    input: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX with a text column", exists=True, dir_okay=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write: the input plus label, scores, topics")],
+    text_column: Annotated[str, typer.Option(help="column holding the texts")] = "text",
+    batch: Annotated[int, typer.Option(help="texts scored at once", min=1)] = 2000,
+) -> None:
+    """Score every text of a file with the sentiment champion (or the shipped model), with a progress bar."""
+    import pandas as pd
+
+    from social_listening import SentimentClassifier, TextError, tag_topics, validate_text
+
+    _logging("WARNING")
+    try:
+        frame = (pd.read_excel(input, dtype=str) if input.suffix.lower() in {".xlsx", ".xlsm"}
+                 else pd.read_csv(input, dtype=str, keep_default_na=False, encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        console.print(f"[red]error:[/red] cannot read {input}: {e}")
+        raise typer.Exit(2) from e
+    if text_column not in frame.columns:
+        console.print(f"[red]error:[/red] no column {text_column!r}; the file has {list(frame.columns)}")
+        raise typer.Exit(2)
+    model, label = _champion_or_default("sentiment", None)
+    from api.tasks.social import SHIPPED_DIR
+
+    classifier = model.classifier if model is not None else SentimentClassifier.load(SHIPPED_DIR / "model.skops")
+    texts, bad = [], []
+    for i, t in enumerate(frame[text_column].tolist()):
+        try:
+            texts.append(validate_text(t, index=i))
+        except TextError as e:
+            texts.append("")
+            bad.append(f"row {i + 2}: {e}")
+    labels, scores = [""] * len(texts), {c: [float("nan")] * len(texts) for c in classifier.classes_}
+    good = [i for i, t in enumerate(texts) if t]
+    with progress_bar() as bar:
+        task = bar.add_task(f"sentiment ({label})", total=len(good), message=f"{len(good)} texts")
+        for lo in range(0, len(good), batch):
+            idx = good[lo:lo + batch]
+            proba = classifier.predict_proba([texts[i] for i in idx])
+            for i, row in zip(idx, proba, strict=True):
+                labels[i] = classifier.classes_[int(row.argmax())]
+                for c, p in zip(classifier.classes_, row, strict=True):
+                    scores[c][i] = float(p)
+            bar.update(task, advance=len(idx))
+    frame["label"] = labels
+    for c, values in scores.items():
+        frame[f"score_{c}"] = values
+    frame["topics"] = [";".join(tag_topics(t)) if t else "" for t in texts]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(output, index=False)
+    console.print(f"wrote {len(frame)} rows to {output}")
+    for line in bad[:20]:
+        console.print(f"[yellow]skipped {line}[/yellow]")
+
+
 speech_app = typer.Typer(help="Speech models: import a better Whisper.", no_args_is_help=True)
 app.add_typer(speech_app, name="speech")
 

@@ -1,3 +1,3 @@
 """Job kinds, trainers and first-start steps; importing this package registers them all."""
 
-from api.tasks import forecasting, speech, training  # noqa: F401
+from api.tasks import forecasting, social, speech, training  # noqa: F401
