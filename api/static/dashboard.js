@@ -77,19 +77,23 @@ function drawForecast(history, forecast) {
 async function showIndicator() {
   const code = $("indicator").value, h = $("horizon").value;
   if (!code) return;
+  const token = (showIndicator.token = (showIndicator.token || 0) + 1);
   try {
     const [obs, fc, tg] = await Promise.all([
       api(`/v1/indicators/${code}/observations`),
       api(`/v1/indicators/${code}/forecast?horizon=${h}&level=80&level=95`),
       api(`/v1/indicators/${code}/targets`),
     ]);
+    if (token !== showIndicator.token) return;  // the user picked another indicator meanwhile
     const ind = window.catalogue.find((i) => i.code === code);
     $("indicator-meta").textContent =
       `${ind.unit} · tần suất ${ind.frequency} · nguồn: ${ind.source} · mô hình v${fc.model.version}`;
     drawForecast(obs.observations, fc);
+    $("chart").dataset.indicator = code;
     const bt = fc.backtest;
     table($("backtest"), ["chỉ số", "giá trị"], Object.entries(bt).map(([k, v]) => [k, typeof v === "number" ? fmt(v) : v]));
-    table($("targets"), ["kỳ", "mục tiêu", "xác suất đạt"], tg.targets.map((t) =>
+    const noTargets = [["—", "Chưa có mục tiêu kế hoạch (PUT /v1/indicators/{mã} với targets)", ""]];
+    table($("targets"), ["kỳ", "mục tiêu", "xác suất đạt"], tg.targets.length === 0 ? noTargets : tg.targets.map((t) =>
       [t.period, `${t.kind === "growth" ? "tăng " : ""}${fmt(t.value)}${t.kind === "growth" ? "%" : ""}`,
        t.probability === undefined ? (t.error || "—") : `${Math.round(t.probability * 100)}%`]));
     $("csv").onclick = async (e) => {
@@ -112,6 +116,9 @@ async function showSocial() {
     const end = new Date(), start = new Date(end - 30 * 864e5);
     const s = await api(`/v1/social/summary?start=${start.toISOString().slice(0, 10)}&end=${end.toISOString().slice(0, 10)}&interval=day`);
     const buckets = s.buckets || [];
+    if (!buckets.length) {
+      el("text", { x: 20, y: 110, class: "label" }, svg).textContent = "Chưa có bài viết nào trong 30 ngày qua.";
+    }
     const max = Math.max(1, ...buckets.map((b) => b.total));
     const w = 880 / Math.max(buckets.length, 1);
     buckets.forEach((b, i) => {
