@@ -1,0 +1,159 @@
+"""The pipeline configuration: the object registered in MLflow as the ``forecasting`` model.
+
+A :class:`PipelineConfig` fully describes how a series becomes a forecast: which candidate methods run,
+how they are selected or combined after a rolling-origin backtest, the backtest windows, the Tết
+regressor, and the interval calibration (multipliers of the backtest error scale per frequency and level).
+It is small, frozen and round-trips through JSON (:meth:`PipelineConfig.to_dict` /
+:meth:`PipelineConfig.from_dict`), so two versions differ only in these fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .errors import ForecastingError
+
+__all__ = ["PipelineConfig", "METHODS", "COMBINATIONS", "DEFAULT_CALIBRATION"]
+
+#: Candidate methods understood by the automatic forecaster.
+METHODS = ("ets", "ses", "holt", "damped", "theta", "ar", "naive", "seasonal_naive", "drift", "arima")
+#: Combination rules: ``mean``/``median`` of all candidates, ``best`` (lowest backtest error), ``top_k`` (mean
+#: of the k best), ``inverse_error`` (weights proportional to backtest error ** -weight_power).
+COMBINATIONS = ("mean", "median", "best", "top_k", "inverse_error")
+FREQUENCIES = ("M", "Q", "Y", "I")
+
+#: Interval multipliers of the per-step backtest error scale, per frequency and level: leave-one-window-out
+#: calibration (:func:`forecasting.backtest.calibrate`) pooled over the TRAINING parts of M3 (3,003 series)
+#: and Tourism (1,311), official horizons; never their test parts. "I" (integer index, no seasonality) comes
+#: from M3 "Other". Recalibrate on a center's own indicators with ``calibrate``.
+DEFAULT_CALIBRATION: dict[str, dict[str, float]] = {
+    "M": {"80": 1.101, "95": 2.014},
+    "Q": {"80": 1.399, "95": 2.295},
+    "Y": {"80": 1.629, "95": 2.842},
+    "I": {"80": 1.318, "95": 2.167},
+}
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Complete description of the forecasting pipeline.
+
+    Attributes:
+        methods: candidate methods (names from :data:`METHODS`), all run on every series.
+        combination: rule from :data:`COMBINATIONS` turning the candidates into one forecast.
+        top_k: number of best candidates averaged by ``top_k``.
+        weight_power: exponent of ``inverse_error`` weights.
+        backtest_windows: rolling origins used for selection, weights and interval scales.
+        backtest_step: periods between origins; 0 means ``max(1, horizon // 3)``.
+        min_train: fewest observations a backtest window trains on; fewer windows are used otherwise.
+        seasonality_test: one-sided z of the autocorrelation test for
+            seasonality (1.28 = 80%; the M3 Theta method used 90%).
+        season_window: seasons (years) of recent data that estimate the seasonal indices (0 = all); seasonal
+            patterns drift, so old years mislead.
+        tet_regressor: adjust monthly calendar series for the lunar new year (see :mod:`forecasting.tet`).
+        tet_window: days before and after the first day of Tết that make up the holiday window.
+        calibration: per frequency (``M``, ``Q``, ``Y``, ``I``), per level (``"80"``) interval multipliers of
+            the per-step backtest RMS error; other levels interpolate on the normal quantile scale.
+        min_length: shortest series accepted (shorter series raise).
+        name: free label shown in reports.
+    """
+
+    methods: tuple[str, ...] = ("ets", "damped", "theta", "seasonal_naive")
+    combination: str = "median"
+    top_k: int = 3
+    weight_power: float = 1.0
+    backtest_windows: int = 3
+    backtest_step: int = 0
+    min_train: int = 6
+    seasonality_test: float = 1.28
+    season_window: int = 8
+    tet_regressor: bool = True
+    tet_window: tuple[int, int] = (7, 14)
+    calibration: dict[str, dict[str, float]] = field(
+        default_factory=lambda: json.loads(json.dumps(DEFAULT_CALIBRATION))
+    )
+    min_length: int = 3
+    name: str = "auto"
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.methods if m not in METHODS]
+        if not self.methods or bad:
+            raise ForecastingError(
+                f"methods must be a non-empty subset of {METHODS}. Got: {list(self.methods)}"
+            )
+        if self.combination not in COMBINATIONS:
+            raise ForecastingError(f"combination must be one of {COMBINATIONS}. Got: {self.combination!r}")
+        if self.top_k < 1:
+            raise ForecastingError(f"top_k must be >= 1. Got: {self.top_k}")
+        if self.backtest_windows < 0 or self.backtest_step < 0:
+            raise ForecastingError(
+                "backtest_windows and backtest_step must be >= 0."
+                f" Got: {self.backtest_windows}, {self.backtest_step}"
+            )
+        if self.season_window < 0 or self.season_window == 1:
+            raise ForecastingError(
+                f"season_window must be 0 (all) or >= 2 seasons. Got: {self.season_window}"
+            )
+        if self.min_train < 2 or self.min_length < 1:
+            raise ForecastingError(
+                f"min_train must be >= 2 and min_length >= 1. Got: {self.min_train}, {self.min_length}"
+            )
+        for freq, levels in self.calibration.items():
+            if freq not in FREQUENCIES:
+                raise ForecastingError(f"calibration keys must be in {FREQUENCIES}. Got: {freq!r}")
+            for lv, mult in levels.items():
+                if not 0 < float(lv) < 100 or not mult > 0:
+                    raise ForecastingError(
+                        f"calibration must map levels in (0, 100) to multipliers > 0. Got: {lv}: {mult}"
+                    )
+        # keep the object hashable-ish and immutable in spirit: normalise tuples
+        object.__setattr__(self, "methods", tuple(self.methods))
+        object.__setattr__(self, "tet_window", tuple(int(v) for v in self.tet_window))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (lists instead of tuples) with a ``schema_version``."""
+        d = asdict(self)
+        d["methods"] = list(self.methods)
+        d["tet_window"] = list(self.tet_window)
+        d["schema_version"] = SCHEMA_VERSION
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ForecastingError`."""
+        d = dict(data)
+        version = d.pop("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ForecastingError(
+                f"unsupported PipelineConfig schema_version. Expected {SCHEMA_VERSION}. Got: {version}"
+            )
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ForecastingError(
+                f"unknown PipelineConfig fields: {unknown}. Expected a subset of {sorted(known)}"
+            )
+        if "methods" in d:
+            d["methods"] = tuple(d["methods"])
+        if "tet_window" in d:
+            d["tet_window"] = tuple(d["tet_window"])
+        if "calibration" in d:
+            d["calibration"] = {
+                str(f): {str(k): float(v) for k, v in lv.items()} for f, lv in d["calibration"].items()
+            }
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> PipelineConfig:
+        return cls.from_dict(json.loads(text))
+
+    def with_(self, **changes: Any) -> PipelineConfig:
+        """Copy with some fields changed (``dataclasses.replace``)."""
+        return replace(self, **changes)

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forecasting import AutoForecaster, ForecastingError, NotFittedError, PipelineConfig, forecast_series
+from forecasting import auto as auto_mod
+from forecasting.methods import AR, ETS, Drift, Naive, SeasonalNaive, Theta
+
+
+def test_seasonal_series_accuracy_and_interval_order(seasonal_monthly) -> None:  # type: ignore[no-untyped-def]
+    y = seasonal_monthly.values
+    est = AutoForecaster(freq="M").fit(y[:-12])
+    fc = est.predict(12, (80, 95))
+    mape = np.mean(np.abs(fc.mean - y[-12:]) / y[-12:])
+    assert mape < 0.05
+    assert est.prep_.mode == "mul"
+    assert np.all(fc.lower["95"] <= fc.lower["80"]) and np.all(fc.upper["80"] <= fc.upper["95"])
+    assert np.all(fc.lower["80"] < fc.mean) and np.all(fc.mean < fc.upper["80"])
+    assert abs(sum(fc.weights.values()) - 1) < 1e-9
+
+
+@pytest.mark.parametrize("h", [0, -1, 2.5, True, "3"])
+def test_bad_horizon(h) -> None:  # type: ignore[no-untyped-def]
+    est = AutoForecaster().fit(np.arange(20.0))
+    with pytest.raises(ForecastingError, match="horizon"):
+        est.predict(h)
+
+
+@pytest.mark.parametrize("level", [0, 100, -5, 120, float("nan"), "x"])
+def test_bad_level(level) -> None:  # type: ignore[no-untyped-def]
+    est = AutoForecaster().fit(np.arange(20.0))
+    with pytest.raises(ForecastingError, match="levels"):
+        est.predict(3, (80, level))
+
+
+def test_not_fitted() -> None:
+    with pytest.raises(NotFittedError):
+        AutoForecaster().predict(3)
+
+
+def test_too_short_and_non_finite() -> None:
+    with pytest.raises(ForecastingError, match="too short"):
+        AutoForecaster().fit([1.0, 2.0])
+    with pytest.raises(ForecastingError, match="finite"):
+        AutoForecaster().fit([1.0, np.nan, 2.0, 3.0])
+
+
+def test_three_points_fall_back_to_naive() -> None:
+    fc = AutoForecaster(freq="Y").fit([5.0, 6.0, 7.0]).predict(2)
+    np.testing.assert_allclose(fc.mean, [7.0, 7.0])
+    assert any("naive" in n for n in fc.notes)
+    assert np.all(np.isfinite(fc.upper["95"]))
+
+
+def test_short_series_fewer_windows(yearly_short) -> None:  # type: ignore[no-untyped-def]
+    fc = forecast_series(yearly_short, 3)
+    assert fc.mean.shape == (3,) and np.all(np.isfinite(fc.lower["95"]))
+    assert fc.mean[0] > 3000
+
+
+def test_constant_series() -> None:
+    fc = AutoForecaster(freq="M").fit(np.full(40, 7.0)).predict(5)
+    np.testing.assert_allclose(fc.mean, 7.0, atol=1e-6)
+
+
+def test_failing_method_is_dropped(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def boom(*a, **k):  # type: ignore[no-untyped-def]
+        raise ForecastingError("no ARIMA order could be fitted")
+
+    monkeypatch.setattr(auto_mod, "_arima_forecast", boom)
+    cfg = PipelineConfig(methods=("arima", "theta"))
+    fc = AutoForecaster(cfg, "Y").fit(np.arange(1.0, 21.0)).predict(3)
+    assert set(fc.weights) == {"theta"}
+
+
+def test_non_finite_candidate_dropped(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(auto_mod.E, "drift_forecast", lambda y, h: np.full(h, np.nan))
+    fc = AutoForecaster(PipelineConfig(methods=("drift", "naive")), "Y").fit(np.arange(1.0, 21.0)).predict(3)
+    assert set(fc.weights) == {"naive"}
+
+
+@pytest.mark.parametrize("combination", ["mean", "median", "best", "top_k", "inverse_error"])
+def test_combinations(combination, seasonal_monthly) -> None:  # type: ignore[no-untyped-def]
+    cfg = PipelineConfig(
+        methods=("ets", "theta", "seasonal_naive", "drift"), combination=combination, top_k=2
+    )
+    fc = forecast_series(seasonal_monthly, 6, config=cfg)
+    assert np.all(np.isfinite(fc.mean))
+
+
+@pytest.mark.parametrize("cls", [ETS, Theta, Naive, SeasonalNaive, Drift, AR])
+def test_single_methods_follow_contract(cls, seasonal_monthly) -> None:  # type: ignore[no-untyped-def]
+    est = cls(freq="M")
+    assert est.get_params()["freq"] == "M"
+    assert est.fit(seasonal_monthly.values) is est
+    fc = est.predict(4, (90,))
+    assert fc.mean.shape == (4,) and set(fc.lower) == {"90"}
+    assert list(est.weights_) == [cls._method] or cls._method in ("seasonal_naive",)
+
+
+def test_naive_values() -> None:
+    fc = Naive(freq="I").fit(np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0])).predict(2)
+    np.testing.assert_allclose(fc.mean, [6.0, 6.0])
+    fc = Drift(freq="I").fit(np.arange(10.0)).predict(2)
+    np.testing.assert_allclose(fc.mean, [10.0, 11.0])

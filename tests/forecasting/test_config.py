@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from forecasting import ForecastingError, PipelineConfig
+
+
+def test_json_round_trip() -> None:
+    cfg = PipelineConfig(methods=("ets", "theta"), combination="inverse_error", name="v2")
+    again = PipelineConfig.from_json(cfg.to_json())
+    assert again == cfg
+    assert json.loads(cfg.to_json())["schema_version"] == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"methods": ("prophet",)},
+        {"methods": ()},
+        {"combination": "vote"},
+        {"top_k": 0},
+        {"calibration": {"M": {"120": 1.0}}},
+    ],
+)
+def test_invalid(changes) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ForecastingError):
+        PipelineConfig(**changes)
+
+
+def test_unknown_field() -> None:
+    with pytest.raises(ForecastingError, match="unknown"):
+        PipelineConfig.from_dict({"methods": ["ets"], "colour": "red"})
