@@ -1,0 +1,32 @@
+"""Exceptions of the social_listening package (one tree, all ``ValueError`` subclasses)."""
+
+from __future__ import annotations
+
+__all__ = ["CorpusError", "ModelFormatError", "SocialListeningError", "TextError"]
+
+
+class SocialListeningError(ValueError):
+    """Base class of every error raised by :mod:`social_listening`."""
+
+
+class TextError(SocialListeningError):
+    """An input text is unusable (empty, whitespace only, too long, not a string, bad UTF-8).
+
+    ``index`` is the position of the offending item in the batch (``None`` for a single text);
+    ``reason`` is a short machine-readable code: ``empty``, ``whitespace``, ``too_long``,
+    ``not_string``, ``invalid_utf8``, ``too_many``.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, reason: str = "invalid") -> None:
+        prefix = f"texts[{index}]: " if index is not None else ""
+        super().__init__(prefix + message)
+        self.index = index
+        self.reason = reason
+
+
+class CorpusError(SocialListeningError):
+    """A corpus directory or file is missing or does not have the expected layout."""
+
+
+class ModelFormatError(SocialListeningError):
+    """A saved model cannot be loaded (wrong format, untrusted types, missing files)."""

@@ -1,0 +1,148 @@
+"""SentimentClassifier contract, calibration, persistence with skops, and the shipped default."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import f1_score
+
+from social_listening import LABELS, ModelFormatError, SentimentClassifier, SocialListeningError
+from social_listening.corpora import load_seed
+from social_listening.normalize import strip_diacritics
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "models" / "shipped" / "sentiment" / "model.skops"
+SMALL = {"n_features": 2**14, "max_iter": 200}
+
+
+@pytest.fixture(scope="module")
+def seed_model() -> SentimentClassifier:
+    train = load_seed().subset("train")
+    return SentimentClassifier(**SMALL).fit(train.texts, train.labels)
+
+
+def test_init_only_stores_params_and_clone_works() -> None:
+    clf = SentimentClassifier(C=2.0, char_ngrams=None)
+    assert clf.get_params()["C"] == 2.0
+    assert not hasattr(clf, "coef_")
+    assert clone(clf).get_params() == clf.get_params()
+
+
+def test_not_fitted() -> None:
+    with pytest.raises(NotFittedError):
+        SentimentClassifier().predict(["xin chào"])
+
+
+@pytest.mark.slow
+def test_fit_returns_self_and_learned_attributes(seed_model: SentimentClassifier) -> None:
+    assert list(seed_model.classes_) == list(LABELS)
+    assert seed_model.coef_.dtype == np.float32
+    assert seed_model.coef_.shape == (3, 2 * 2**14)
+    assert 0.05 < seed_model.temperature_ < 20
+
+
+@pytest.mark.slow
+def test_probabilities_sum_to_one_and_match_predict(seed_model: SentimentClassifier) -> None:
+    texts = ["Đường sạt lở quá nguy hiểm", "Thông báo lịch cắt điện", "Cảm ơn bác sĩ tận tình", "ok", "😡"]
+    proba = seed_model.predict_proba(texts)
+    assert proba.shape == (5, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert (proba >= 0).all()
+    assert list(seed_model.predict(texts)) == [LABELS[i] for i in proba.argmax(axis=1)]
+    with pytest.raises(SocialListeningError):
+        seed_model.predict("a single string")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_learns_from_seed_and_handles_missing_diacritics(seed_model: SentimentClassifier) -> None:
+    held = load_seed().subset("eval")
+    predicted = seed_model.predict(held.texts)
+    assert f1_score(held.labels, predicted, average="macro") >= 0.5
+    stripped = seed_model.predict([strip_diacritics(t) for t in held.texts])
+    assert f1_score(held.labels, stripped, average="macro") >= 0.45
+
+
+@pytest.mark.slow
+def test_calibrated_confidence_is_not_absurd(seed_model: SentimentClassifier) -> None:
+    # Mean top probability should be within 0.2 of accuracy on held-out texts (temperature scaling).
+    held = load_seed().subset("eval")
+    proba = seed_model.predict_proba(held.texts)
+    accuracy = float(np.mean(np.asarray(LABELS)[proba.argmax(1)] == np.asarray(held.labels)))
+    assert abs(float(proba.max(axis=1).mean()) - accuracy) < 0.2
+
+
+@pytest.mark.slow
+def test_sample_weight_changes_the_model() -> None:
+    texts = ["tốt quá", "tệ quá", "bình thường thôi", "tốt lắm", "tệ lắm", "cũng được"] * 10
+    labels = ["positive", "negative", "neutral", "positive", "negative", "neutral"] * 10
+    a = SentimentClassifier(calibrate=False, **SMALL).fit(texts, labels)
+    w = np.where(np.asarray(labels) == "neutral", 0.01, 1.0)
+    b = SentimentClassifier(calibrate=False, class_weight=None, **SMALL).fit(texts, labels, sample_weight=w)
+    assert not np.allclose(a.coef_, b.coef_)
+
+
+@pytest.mark.parametrize(
+    ("labels", "weights"),
+    [
+        (["positive", "angry"], None),
+        (["positive"], None),
+        (["positive", "positive"], None),
+        (["positive", "negative"], [1.0, -1.0]),
+    ],
+)
+def test_fit_rejects_bad_input(labels: list[str], weights: list[float] | None) -> None:
+    with pytest.raises(SocialListeningError):
+        SentimentClassifier(**SMALL).fit(["a", "b"], labels, sample_weight=weights)
+
+
+def test_two_class_training_never_predicts_the_missing_class() -> None:
+    texts = ["rất tốt", "quá tệ", "tốt ghê", "tệ ghê"] * 5
+    labels = ["positive", "negative", "positive", "negative"] * 5
+    clf = SentimentClassifier(calibrate=False, **SMALL).fit(texts, labels)
+    proba = clf.predict_proba(["tốt", "tệ", "không biết"])
+    assert (proba[:, 1] < 1e-3).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_save_load_round_trip(seed_model: SentimentClassifier, tmp_path: Path) -> None:
+    path = seed_model.save(tmp_path / "m" / "model.skops")
+    texts = list(load_seed().subset("eval").texts[:30])
+    loaded = SentimentClassifier.load(path)
+    np.testing.assert_allclose(loaded.predict_proba(texts), seed_model.predict_proba(texts), atol=1e-6)
+    assert loaded.get_params() == seed_model.get_params()
+    with zipfile.ZipFile(path) as z:  # a skops archive, not a pickle
+        assert "schema.json" in z.namelist()
+
+
+def test_load_refuses_untrusted_and_foreign_files(tmp_path: Path) -> None:
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
+    foreign = tmp_path / "foreign.skops"
+    skops.io.dump(LogisticRegression(), foreign)
+    with pytest.raises(ModelFormatError, match="untrusted"):
+        SentimentClassifier.load(foreign)
+    other = tmp_path / "other.skops"
+    skops.io.dump({"format": "something else"}, other)
+    with pytest.raises(ModelFormatError):
+        SentimentClassifier.load(other)
+    junk = tmp_path / "junk.skops"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(ModelFormatError):
+        SentimentClassifier.load(junk)
+    with pytest.raises(ModelFormatError):
+        SentimentClassifier.load(tmp_path / "missing.skops")
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped model not built")
+def test_shipped_default_loads_small_and_scores_the_seed_eval() -> None:
+    assert SHIPPED.stat().st_size < 15 * 1024 * 1024
+    clf = SentimentClassifier.load(SHIPPED)
+    held = load_seed().subset("eval")
+    assert f1_score(held.labels, clf.predict(held.texts), average="macro") >= 0.70
