@@ -12,21 +12,12 @@ import pytest
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-@pytest.fixture(scope="module")
-def seed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A classifier trained on the seed set's train split (once per module)."""
-    from social_listening import SentimentClassifier
-    from social_listening.corpora import load_seed
-
-    train = load_seed().subset("train")
-    clf = SentimentClassifier().fit(list(train.texts), list(train.labels))
-    return Path(clf.save(tmp_path_factory.mktemp("sentiment") / "model.skops"))
-
-
 @pytest.fixture
-def api(client: Any, services: Any, seed_model: Path) -> Any:
-    """A client whose `sentiment` champion is the seed-trained classifier."""
-    version = services.registry.log_version("sentiment", artifacts={"classifier": seed_model}, metrics={"x": 1.0})
+def api(client: Any, services: Any) -> Any:
+    """A client whose `sentiment` champion is the shipped default classifier."""
+    from api.tasks.social import SHIPPED_DIR
+
+    version = services.registry.log_version("sentiment", artifacts={"classifier": SHIPPED_DIR / "model.skops"})
     services.registry.set_champion("sentiment", version)
     return client
 
