@@ -133,7 +133,11 @@ def keys_list() -> None:
     table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
     for k in rows:
         table.add_row(
-            str(k.id), k.name, k.role, k.prefix, f"{k.created_at:%Y-%m-%d %H:%M}",
+            str(k.id),
+            k.name,
+            k.role,
+            k.prefix,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
             f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
             f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
         )
@@ -255,8 +259,10 @@ def _champion_or_default(name: str, default: Any) -> tuple[Any, str]:
 
 @app.command()
 def forecast(
-    input: Annotated[Path, typer.Argument(help="CSV or XLSX in long format: unique_id,ds,y", exists=True,
-                                          dir_okay=False, readable=True)],
+    input: Annotated[
+        Path,
+        typer.Argument(help="CSV or XLSX in long format: unique_id,ds,y", exists=True, dir_okay=False, readable=True),
+    ],
     horizon: Annotated[int, typer.Option("--horizon", "-h", help="periods ahead", min=1)],
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
     level: Annotated[list[float] | None, typer.Option("--level", help="interval level in percent, repeatable")] = None,
@@ -272,12 +278,23 @@ def forecast(
     config = model.config if model is not None else PipelineConfig()
     try:
         data = input.read_bytes()
-        series = read_long(data, freq=freq, file_format="xlsx" if input.suffix.lower() in {".xlsx", ".xlsm"} else None,
-                           min_length=config.min_length)
+        series = read_long(
+            data,
+            freq=freq,
+            file_format="xlsx" if input.suffix.lower() in {".xlsx", ".xlsm"} else None,
+            min_length=config.min_length,
+        )
         with progress_bar() as bar:
             task = bar.add_task(f"forecast ({label})", total=len(series), message=f"{len(series)} series")
-            frame = forecast_frame(series, horizon, levels, freq=freq, config=config, n_jobs=jobs,
-                                   progress=lambda done, total: bar.update(task, completed=done))
+            frame = forecast_frame(
+                series,
+                horizon,
+                levels,
+                freq=freq,
+                config=config,
+                n_jobs=jobs,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
@@ -311,8 +328,11 @@ def sentiment(
 
     _logging("WARNING")
     try:
-        frame = (pd.read_excel(input, dtype=str) if input.suffix.lower() in {".xlsx", ".xlsm"}
-                 else pd.read_csv(input, dtype=str, keep_default_na=False, encoding="utf-8"))
+        frame = (
+            pd.read_excel(input, dtype=str)
+            if input.suffix.lower() in {".xlsx", ".xlsm"}
+            else pd.read_csv(input, dtype=str, keep_default_na=False, encoding="utf-8")
+        )
     except (ValueError, UnicodeDecodeError) as e:
         console.print(f"[red]error:[/red] cannot read {input}: {e}")
         raise typer.Exit(2) from e
@@ -335,7 +355,7 @@ def sentiment(
     with progress_bar() as bar:
         task = bar.add_task(f"sentiment ({label})", total=len(good), message=f"{len(good)} texts")
         for lo in range(0, len(good), batch):
-            idx = good[lo:lo + batch]
+            idx = good[lo : lo + batch]
             proba = classifier.predict_proba([texts[i] for i in idx])
             for i, row in zip(idx, proba, strict=True):
                 labels[i] = classifier.classes_[int(row.argmax())]
@@ -361,8 +381,9 @@ app.add_typer(speech_app, name="speech")
 def transcribe(
     audio: Annotated[Path, typer.Argument(help="recording: mp3, m4a, wav, ogg, mp4...", exists=True, dir_okay=False)],
     format: Annotated[str, typer.Option("--format", "-f", help="txt, srt, vtt, json or docx")] = "txt",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: stdout for text)")]
-    = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: stdout for text)")
+    ] = None,
     vocabulary: Annotated[list[str] | None, typer.Option(help="name or term to favour, repeatable")] = None,
     speakers: Annotated[int | None, typer.Option(help="number of speakers, if known", min=1, max=20)] = None,
     language: Annotated[str, typer.Option(help="ISO 639-1 code")] = "vi",
@@ -371,7 +392,7 @@ def transcribe(
     """Transcribe a recording on this machine (no server), with a progress bar."""
     from datetime import datetime
 
-    from speech import EXPORT_FORMATS, Diarizer, Transcript, TranscribeOptions, Transcriber, export, probe
+    from speech import EXPORT_FORMATS, Diarizer, TranscribeOptions, Transcriber, Transcript, export, probe
 
     _logging("WARNING")
     if format not in EXPORT_FORMATS:
@@ -387,14 +408,23 @@ def transcribe(
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     model_dir = _speech_model_dir()
-    transcriber = Transcriber(model_dir, device=settings.speech.device, compute_type=settings.speech.compute_type,
-                              cpu_threads=settings.speech.cpu_threads)
-    options = TranscribeOptions(language=language, vocabulary=tuple(vocabulary or ()),
-                                batch_size=settings.speech.batch_size, max_duration_s=settings.speech.max_duration_s)
+    transcriber = Transcriber(
+        model_dir,
+        device=settings.speech.device,
+        compute_type=settings.speech.compute_type,
+        cpu_threads=settings.speech.cpu_threads,
+    )
+    options = TranscribeOptions(
+        language=language,
+        vocabulary=tuple(vocabulary or ()),
+        batch_size=settings.speech.batch_size,
+        max_duration_s=settings.speech.max_duration_s,
+    )
     with progress_bar() as bar:
         task = bar.add_task("transcribe", total=1.0, message=f"{info.duration_s / 60:.1f} min")
-        segments = list(transcriber.transcribe(audio, options=options,
-                                               progress=lambda f: bar.update(task, completed=0.9 * f)))
+        segments = list(
+            transcriber.transcribe(audio, options=options, progress=lambda f: bar.update(task, completed=0.9 * f))
+        )
         bar.update(task, message="speakers")
         try:
             segments = Diarizer(n_speakers=speakers).diarize(audio, segments)
@@ -426,8 +456,12 @@ def _speech_model_dir() -> Path:
 
 @speech_app.command("import-model")
 def speech_import_model(
-    source: Annotated[Path, typer.Argument(help="CTranslate2 Whisper dir, or Hugging Face Whisper to convert",
-                                           exists=True, file_okay=False)],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="CTranslate2 Whisper dir, or Hugging Face Whisper to convert", exists=True, file_okay=False
+        ),
+    ],
     quantization: Annotated[str, typer.Option(help="weights stored by a conversion")] = "int8_float16",
 ) -> None:
     """Register a better Whisper (PhoWhisper, large-v3...) as a new `speech` version, evaluated; promote it after."""

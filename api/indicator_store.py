@@ -101,8 +101,15 @@ def upsert_observations(
             if last_period is None or period > last_period:
                 new_points.append((period, value))
         session.add(
-            Observation(indicator_code=indicator.code, period=period, value=value, revision=revision,
-                        is_current=True, recorded_by=who.name, note=note[:300])
+            Observation(
+                indicator_code=indicator.code,
+                period=period,
+                value=value,
+                revision=revision,
+                is_current=True,
+                recorded_by=who.name,
+                note=note[:300],
+            )
         )
     session.flush()
     if before is not None and new_points and len(before) >= MIN_HISTORY_FOR_ANOMALY:
@@ -137,11 +144,26 @@ def _flag_anomalies(
         i = future.index(period)
         check = check_observation(value, float(fc.mean[i]), float(fc.lower["95"][i]), float(fc.upper["95"][i]))
         if check.flagged:
-            row = Anomaly(indicator_code=indicator.code, period=period, value=value, expected=check.expected,
-                          lower_95=check.lower, upper_95=check.upper, model_version=model_version)
+            row = Anomaly(
+                indicator_code=indicator.code,
+                period=period,
+                value=value,
+                expected=check.expected,
+                lower_95=check.lower,
+                upper_95=check.upper,
+                model_version=model_version,
+            )
             session.add(row)
-            flagged.append({"period": period, "value": value, "expected": check.expected,
-                            "lower_95": check.lower, "upper_95": check.upper, "direction": check.direction})
+            flagged.append(
+                {
+                    "period": period,
+                    "value": value,
+                    "expected": check.expected,
+                    "lower_95": check.lower,
+                    "upper_95": check.upper,
+                    "direction": check.direction,
+                }
+            )
     return flagged
 
 
@@ -177,8 +199,9 @@ def forecast_body(
     try:
         bt = backtest([series], config, horizon=min(horizon, max(1, len(series) // 4)), windows=3, n_jobs=1)
         backtest_metrics: dict[str, Any] = {
-            k: float(v) for k, v in bt.metrics.items() if k in {"smape", "mase", "coverage_80", "coverage_95",
-                                                                 "n_forecasts"}
+            k: float(v)
+            for k, v in bt.metrics.items()
+            if k in {"smape", "mase", "coverage_80", "coverage_95", "n_forecasts"}
         }
         backtest_metrics["horizon"] = min(horizon, max(1, len(series) // 4))
     except ValueError as e:

@@ -145,9 +145,7 @@ def enqueue(
         services.queue.enqueue(job.id)
     except Exception as e:  # the queue backend is down: do not leave a job that nobody will run
         with services.db.transaction() as s:
-            s.execute(
-                update(Job).where(Job.id == job.id).values(status="failed", error=f"queue unavailable: {e}")
-            )
+            s.execute(update(Job).where(Job.id == job.id).values(status="failed", error=f"queue unavailable: {e}"))
         raise Unavailable("the job queue is unavailable; try again later", detail=str(e)) from e
     return job
 

@@ -25,9 +25,9 @@ class Services:
 
     @classmethod
     def start(cls, settings: Settings, *, apply_migrations: bool = True) -> Services:
-        from api import jobs, tasks  # noqa: F401  (tasks registers the job kinds)
-
         import importlib
+
+        from api import jobs, tasks  # noqa: F401  (tasks registers the job kinds)
 
         for module in settings.jobs.plugins:
             importlib.import_module(module)

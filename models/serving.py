@@ -55,7 +55,11 @@ class ChampionCache:
     def get(self, name: str) -> ServedModel:
         """The champion of ``name``; raises :class:`ModelUnavailable` when none can be served."""
         slot = self._slots.get(name)
-        if slot is not None and slot.served is not None and time.monotonic() - slot.checked_at < self.refresh_interval_s:
+        if (
+            slot is not None
+            and slot.served is not None
+            and time.monotonic() - slot.checked_at < self.refresh_interval_s
+        ):
             return slot.served
         with self._lock(name):
             slot = self._slots.setdefault(name, _Slot())
@@ -64,8 +68,11 @@ class ChampionCache:
             if slot.served is None:
                 raise ModelUnavailable(
                     f"no servable version of model {name!r}"
-                    + (f": version {slot.failed_version} failed to load: {slot.error}" if slot.error else
-                       " (no champion alias set)")
+                    + (
+                        f": version {slot.failed_version} failed to load: {slot.error}"
+                        if slot.error
+                        else " (no champion alias set)"
+                    )
                 )
             return slot.served
 
@@ -86,7 +93,10 @@ class ChampionCache:
             slot.failed_version, slot.error = version, f"{type(e).__name__}: {e}"
             logger.error(
                 "model %s version %s failed to load; still serving %s: %s",
-                name, version, slot.served.version if slot.served else "nothing", e,
+                name,
+                version,
+                slot.served.version if slot.served else "nothing",
+                e,
             )
             return
         logger.info("now serving %s version %s", name, version)

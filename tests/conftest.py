@@ -76,8 +76,13 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "env": "test",
         "data_dir": data_dir,
         "models": {"bootstrap": False, "refresh_interval_s": 0.2},
-        "jobs": {"workers": 0, "heartbeat_interval_s": 0.3, "stale_after_s": 2.0, "reaper_interval_s": 0.5,
-                 "poll_interval_s": 0.05},
+        "jobs": {
+            "workers": 0,
+            "heartbeat_interval_s": 0.3,
+            "stale_after_s": 2.0,
+            "reaper_interval_s": 0.5,
+            "poll_interval_s": 0.05,
+        },
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
@@ -136,8 +141,9 @@ def make_key(services: Any, role: str, name: str | None = None) -> str:
     from api.auth import create_key
 
     with services.db.transaction() as s:
-        _, key = create_key(s, name=name or f"test-{role}", role=role,
-                            pepper=services.settings.secret_key.get_secret_value())
+        _, key = create_key(
+            s, name=name or f"test-{role}", role=role, pepper=services.settings.secret_key.get_secret_value()
+        )
     return key
 
 

@@ -43,8 +43,7 @@ class ForecastsOut(BaseModel):
 def _periods(frequency: str, start: str | int, n: int) -> list[str | int]:
     from forecasting.series import parse_period
 
-    if isinstance(start, int) or (isinstance(start, str) and start.strip().lstrip("-").isdigit() and
-                                   frequency != "Y"):
+    if isinstance(start, int) or (isinstance(start, str) and start.strip().lstrip("-").isdigit() and frequency != "Y"):
         s = int(start)
         return list(range(s, s + n))
     try:
@@ -65,8 +64,7 @@ def post_forecasts(body: ForecastsIn, services: ServicesDep, _: Viewer) -> Forec
 
     top = services.settings.forecasting.max_horizon
     if body.horizon > top:
-        raise InvalidInput(f"horizon must be between 1 and {top} periods; got {body.horizon}",
-                           code="validation_error")
+        raise InvalidInput(f"horizon must be between 1 and {top} periods; got {body.horizon}", code="validation_error")
     if any(not 0 < lv < 100 for lv in body.levels):
         raise InvalidInput(f"levels must be in (0, 100) percent; got {body.levels}", code="validation_error")
     ids = [s.id for s in body.series]
@@ -78,8 +76,14 @@ def post_forecasts(body: ForecastsIn, services: ServicesDep, _: Viewer) -> Forec
             rows.append({"unique_id": s.id, "ds": ds, "y": y})
     served = services.champions.get("forecasting")
     levels = sorted(set(body.levels))
-    frame = forecast_frame(pd.DataFrame(rows), body.horizon, levels, freq=body.frequency,
-                           config=served.model.config, n_jobs=1 if len(body.series) < 8 else -1)
+    frame = forecast_frame(
+        pd.DataFrame(rows),
+        body.horizon,
+        levels,
+        freq=body.frequency,
+        config=served.model.config,
+        n_jobs=1 if len(body.series) < 8 else -1,
+    )
     out = []
     for sid, g in frame.groupby("unique_id", sort=False):
         points = g.drop(columns=["unique_id"]).rename(columns={"ds": "period"}).to_dict(orient="records")

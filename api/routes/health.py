@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter
@@ -32,10 +33,9 @@ def health(services: ServicesDep) -> dict[str, Any]:
     except Exception as e:
         checks["queue"] = f"error: {type(e).__name__}"
     for name in MODEL_NAMES:
-        try:
-            services.champions.get(name)  # follows the champion alias (cheap between refreshes)
-        except Exception:  # reported below through the cache's status
-            pass
+        # Follows the champion alias (cheap between refreshes); a failure shows in the status below.
+        with contextlib.suppress(Exception):
+            services.champions.get(name)
     served = services.champions.status()
     models: dict[str, Any] = {}
     for name in MODEL_NAMES:
@@ -51,8 +51,12 @@ def health(services: ServicesDep) -> dict[str, Any]:
             "failed_version": entry.get("failed_version"),
         }
     ok = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if ok else "degraded", "version": version("dieu-hanh-ai"), "checks": checks,
-            "models": models}
+    return {
+        "status": "ok" if ok else "degraded",
+        "version": version("dieu-hanh-ai"),
+        "checks": checks,
+        "models": models,
+    }
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

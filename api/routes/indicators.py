@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -102,9 +101,19 @@ def _out(session: Any, ind: Indicator) -> IndicatorOut:
         )
     ).one()
     return IndicatorOut(
-        code=ind.code, name=ind.name, unit=ind.unit, frequency=ind.frequency, kind=ind.kind, source=ind.source,
-        description=ind.description, forecast_from=ind.forecast_from, targets=list(ind.targets or []),
-        data_version=ind.data_version, n_observations=n, first_period=first, last_period=last,
+        code=ind.code,
+        name=ind.name,
+        unit=ind.unit,
+        frequency=ind.frequency,
+        kind=ind.kind,
+        source=ind.source,
+        description=ind.description,
+        forecast_from=ind.forecast_from,
+        targets=list(ind.targets or []),
+        data_version=ind.data_version,
+        n_observations=n,
+        first_period=first,
+        last_period=last,
         updated_at=ind.updated_at,
     )
 
@@ -140,8 +149,14 @@ def put_indicator(code: Code, body: IndicatorIn, services: ServicesDep, who: Ana
         ind.source, ind.description, ind.forecast_from = body.source, body.description, body.forecast_from
         ind.targets = [t.model_dump() for t in body.targets]
         s.flush()
-        audit.record(s, who, "indicator.create" if created else "indicator.update", "indicator", code,
-                     body.model_dump(exclude={"description"}))
+        audit.record(
+            s,
+            who,
+            "indicator.create" if created else "indicator.update",
+            "indicator",
+            code,
+            body.model_dump(exclude={"description"}),
+        )
         return _out(s, ind)
 
 
@@ -188,8 +203,11 @@ async def post_observations(code: Code, request: Request, services: ServicesDep,
         except ValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise InvalidInput(f"{where}: {first['msg']}", code="validation_error",
-                               detail=json.loads(e.json(include_url=False, include_input=False))) from e
+            raise InvalidInput(
+                f"{where}: {first['msg']}",
+                code="validation_error",
+                detail=json.loads(e.json(include_url=False, include_input=False)),
+            ) from e
         data = pd.DataFrame([o.model_dump() for o in parsed.observations])
         note = parsed.note
     elif ctype == "multipart/form-data":
@@ -218,8 +236,9 @@ def _ingest(services: Services, code: str, data: Any, file_format: str | None, w
     from forecasting import parse_observations
 
     if isinstance(data, bytes) and not data.strip():
-        raise InvalidInput("the file is empty: expected a header 'period,value' and at least one row",
-                           code="empty_file")
+        raise InvalidInput(
+            "the file is empty: expected a header 'period,value' and at least one row", code="empty_file"
+        )
     with services.db.transaction() as s:
         ind = _get(s, code)
         incoming = parse_observations(data, freq=ind.frequency, unique_id=code, file_format=file_format)
@@ -229,11 +248,28 @@ def _ingest(services: Services, code: str, data: Any, file_format: str | None, w
         except Exception:  # no forecasting model: store the data, skip the anomaly check
             config, version = None, ""
         result = upsert_observations(s, ind, incoming, who, config, version, note)
-        audit.record(s, who, "observations.upsert", "indicator", code,
-                     {"inserted": result.inserted, "revised": result.revised, "unchanged": result.unchanged,
-                      "anomalies": len(result.anomalies), "note": note})
-        return IngestOut(indicator=code, inserted=result.inserted, revised=result.revised,
-                         unchanged=result.unchanged, data_version=ind.data_version, anomalies=result.anomalies)
+        audit.record(
+            s,
+            who,
+            "observations.upsert",
+            "indicator",
+            code,
+            {
+                "inserted": result.inserted,
+                "revised": result.revised,
+                "unchanged": result.unchanged,
+                "anomalies": len(result.anomalies),
+                "note": note,
+            },
+        )
+        return IngestOut(
+            indicator=code,
+            inserted=result.inserted,
+            revised=result.revised,
+            unchanged=result.unchanged,
+            data_version=ind.data_version,
+            anomalies=result.anomalies,
+        )
 
 
 @router.get("/v1/indicators/{code}/observations")
@@ -251,8 +287,16 @@ def get_observations(
     rows = session.scalars(stmt.order_by(Observation.period, Observation.revision)).all()
     obs = [
         {"period": o.period, "value": o.value}
-        | ({"revision": o.revision, "current": o.is_current, "recorded_at": o.recorded_at.isoformat(),
-            "recorded_by": o.recorded_by} if revisions else {})
+        | (
+            {
+                "revision": o.revision,
+                "current": o.is_current,
+                "recorded_at": o.recorded_at.isoformat(),
+                "recorded_by": o.recorded_by,
+            }
+            if revisions
+            else {}
+        )
         for o in rows
     ]
     return {"indicator": code, "frequency": ind.frequency, "unit": ind.unit, "observations": obs}
@@ -291,23 +335,25 @@ def get_forecast(
     with services.db.transaction() as s:
         ind = _get(s, code)
         body = forecast_body(services, s, ind, h, levels)
-    etag = etag_of(body) + (';csv' if format == "csv" else "")
+    etag = etag_of(body) + (";csv" if format == "csv" else "")
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     if format == "csv":
         frame = pd.DataFrame(body["points"])
         frame.insert(0, "indicator", code)
-        return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8",
-                        headers=headers | {"Content-Disposition": f'attachment; filename="{code}-forecast.csv"'})
+        return Response(
+            frame.to_csv(index=False),
+            media_type="text/csv; charset=utf-8",
+            headers=headers | {"Content-Disposition": f'attachment; filename="{code}-forecast.csv"'},
+        )
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
 
 
-@router.get("/v1/indicators/{code}/forecast.png", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
-def get_forecast_plot(
-    code: Code, services: ServicesDep, _: Viewer, horizon: Annotated[int, Query()] = 12
-) -> Response:
+@router.get(
+    "/v1/indicators/{code}/forecast.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+def get_forecast_plot(code: Code, services: ServicesDep, _: Viewer, horizon: Annotated[int, Query()] = 12) -> Response:
     """History, forecast and 80/95% intervals as a PNG chart."""
     from forecasting import forecast_series
     from forecasting.plot import plot_forecast
@@ -335,17 +381,27 @@ def get_targets(code: Code, services: ServicesDep, _: Viewer) -> dict[str, Any]:
     served = services.champions.get("forecasting")
     out = []
     for t in ind.targets or []:
-        target = Target(period=t["period"], value=float(t["value"]), kind=t.get("kind", "level"),
-                        direction=t.get("direction", "at_least"))
+        target = Target(
+            period=t["period"],
+            value=float(t["value"]),
+            kind=t.get("kind", "level"),
+            direction=t.get("direction", "at_least"),
+        )
         entry: dict[str, Any] = dict(t)
         if series is None:
             entry["error"] = "no observations"
         else:
             try:
                 r = target_probability(series, target, flow=ind.kind == "flow", config=served.model.config)
-                entry |= {"probability": r.probability, "threshold": r.threshold, "median": r.median,
-                          "lower_80": r.lower_80, "upper_80": r.upper_80, "observed_part": r.observed_part,
-                          "periods_forecast": r.periods_forecast}
+                entry |= {
+                    "probability": r.probability,
+                    "threshold": r.threshold,
+                    "median": r.median,
+                    "lower_80": r.lower_80,
+                    "upper_80": r.upper_80,
+                    "observed_part": r.observed_part,
+                    "periods_forecast": r.periods_forecast,
+                }
             except ValueError as e:
                 entry["error"] = str(e)
         out.append(entry)
@@ -364,8 +420,17 @@ def list_anomalies(
     if indicator:
         stmt = stmt.where(Anomaly.indicator_code == indicator)
     return [
-        {"id": a.id, "indicator": a.indicator_code, "period": a.period, "value": a.value, "expected": a.expected,
-         "lower_95": a.lower_95, "upper_95": a.upper_95, "model_version": a.model_version,
-         "detected_at": a.detected_at.isoformat(), "status": a.status}
+        {
+            "id": a.id,
+            "indicator": a.indicator_code,
+            "period": a.period,
+            "value": a.value,
+            "expected": a.expected,
+            "lower_95": a.lower_95,
+            "upper_95": a.upper_95,
+            "model_version": a.model_version,
+            "detected_at": a.detected_at.isoformat(),
+            "status": a.status,
+        }
         for a in session.scalars(stmt.limit(limit))
     ]

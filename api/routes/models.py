@@ -63,8 +63,13 @@ def list_models(services: ServicesDep, _: Viewer) -> list[ModelOut]:
                 error=served.get(name, {}).get("error"),
                 versions=[
                     VersionOut(
-                        version=v.version, aliases=list(v.aliases), created_at=v.created_at,
-                        description=v.description, run_id=v.run_id, metrics=v.metrics, params=v.params,
+                        version=v.version,
+                        aliases=list(v.aliases),
+                        created_at=v.created_at,
+                        description=v.description,
+                        run_id=v.run_id,
+                        metrics=v.metrics,
+                        params=v.params,
                         tags=v.tags,
                     )
                     for v in versions

@@ -74,8 +74,9 @@ def _score(services: Services, texts: list[str]) -> tuple[str, list[SentimentRes
     results = []
     for text, row in zip(texts, proba, strict=True):
         scores = {c: round(float(p), 6) for c, p in zip(classes, row, strict=True)}
-        results.append(SentimentResult(label=max(scores, key=scores.__getitem__), scores=scores,
-                                       topics=list(tag_topics(text))))
+        results.append(
+            SentimentResult(label=max(scores, key=scores.__getitem__), scores=scores, topics=list(tag_topics(text)))
+        )
     return served.version, results
 
 
@@ -84,8 +85,9 @@ def _validate(services: Services, texts: list[Any]) -> list[str]:
 
     cfg = services.settings.social
     if len(texts) > cfg.max_batch:
-        raise PayloadTooLarge(f"at most {cfg.max_batch} texts per request; got {len(texts)}",
-                              detail={"limit": cfg.max_batch})
+        raise PayloadTooLarge(
+            f"at most {cfg.max_batch} texts per request; got {len(texts)}", detail={"limit": cfg.max_batch}
+        )
     try:
         return validate_texts(texts, max_chars=cfg.max_text_chars)
     except TextError as e:
@@ -115,16 +117,28 @@ def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in ("id", "text", "source", "created_at") if c not in frame.columns]
     if missing:
-        raise InvalidInput(f"the posts file lacks column(s) {missing}; it has {list(frame.columns)}",
-                           code="missing_columns", detail={"missing": missing})
+        raise InvalidInput(
+            f"the posts file lacks column(s) {missing}; it has {list(frame.columns)}",
+            code="missing_columns",
+            detail={"missing": missing},
+        )
     frame = frame.replace({"": None})
     return frame.to_dict(orient="records")  # type: ignore[no-any-return]
 
 
-@router.post("/v1/social/posts", openapi_extra={"requestBody": {"content": {
-    "application/json": {"schema": PostsIn.model_json_schema()},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
-                                                                                  "format": "binary"}}}}}}})
+@router.post(
+    "/v1/social/posts",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": PostsIn.model_json_schema()},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                },
+            }
+        }
+    },
+)
 async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) -> dict[str, Any]:
     """Score, tag and store posts (JSON, or a CSV/XLSX file with columns id,text,source,created_at
     [,district,url]). All or nothing; posts already stored (same source and id) are ignored."""
@@ -144,8 +158,10 @@ async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) ->
             raise InvalidInput('expected {"posts": [...]}', code="validation_error")
         raw_posts = payload["posts"]
     else:
-        raise InvalidInput(f"unsupported content type {ctype or 'none'!r}: send JSON or a multipart 'file'",
-                           code="unsupported_media_type")
+        raise InvalidInput(
+            f"unsupported content type {ctype or 'none'!r}: send JSON or a multipart 'file'",
+            code="unsupported_media_type",
+        )
     if len(raw_posts) > MAX_POSTS:
         raise PayloadTooLarge(f"at most {MAX_POSTS} posts per request; got {len(raw_posts)}")
     if not raw_posts:
@@ -157,8 +173,9 @@ async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) ->
         except ValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise InvalidInput(f"posts[{i}].{where}: {first['msg']}", code="validation_error",
-                               detail={"index": i, "field": where}) from e
+            raise InvalidInput(
+                f"posts[{i}].{where}: {first['msg']}", code="validation_error", detail={"index": i, "field": where}
+            ) from e
     return await run_in_threadpool(_store_posts, services, posts, who)
 
 
@@ -179,25 +196,52 @@ def _store_posts(services: Services, posts: list[PostIn], who: Principal) -> dic
     version, results = _score(services, texts)
     inserted, duplicates, out = 0, 0, []
     with services.db.transaction() as s:
-        existing = {(src, eid) for src, eid in s.execute(
-            select(SocialPost.source, SocialPost.external_id).where(
-                SocialPost.external_id.in_([p.id for p in posts])))}
+        existing = {
+            (src, eid)
+            for src, eid in s.execute(
+                select(SocialPost.source, SocialPost.external_id).where(
+                    SocialPost.external_id.in_([p.id for p in posts])
+                )
+            )
+        }
         for p, text, r in zip(posts, texts, results, strict=True):
             if (p.source, p.id) in existing:
                 duplicates += 1
                 out.append({"id": p.id, "source": p.source, "duplicate": True})
                 continue
             at = p.created_at if p.created_at.tzinfo else p.created_at.replace(tzinfo=LOCAL_TZ)
-            s.add(SocialPost(external_id=p.id, source=p.source, text=text, created_at=at.astimezone(UTC),
-                             district=p.district, url=p.url, label=r.label, score_negative=r.scores["negative"],
-                             score_neutral=r.scores["neutral"], score_positive=r.scores["positive"],
-                             topics=r.topics, model_version=version))
+            s.add(
+                SocialPost(
+                    external_id=p.id,
+                    source=p.source,
+                    text=text,
+                    created_at=at.astimezone(UTC),
+                    district=p.district,
+                    url=p.url,
+                    label=r.label,
+                    score_negative=r.scores["negative"],
+                    score_neutral=r.scores["neutral"],
+                    score_positive=r.scores["positive"],
+                    topics=r.topics,
+                    model_version=version,
+                )
+            )
             inserted += 1
             out.append({"id": p.id, "source": p.source, "duplicate": False, "label": r.label, "topics": r.topics})
-        audit.record(s, who, "social.ingest", "social_posts", f"{inserted} posts",
-                     {"inserted": inserted, "duplicates": duplicates})
-    return {"model": {"name": "sentiment", "version": version}, "inserted": inserted, "duplicates": duplicates,
-            "posts": out}
+        audit.record(
+            s,
+            who,
+            "social.ingest",
+            "social_posts",
+            f"{inserted} posts",
+            {"inserted": inserted, "duplicates": duplicates},
+        )
+    return {
+        "model": {"name": "sentiment", "version": version},
+        "inserted": inserted,
+        "duplicates": duplicates,
+        "posts": out,
+    }
 
 
 def _window(start: date | None, end: date | None) -> tuple[datetime, datetime]:
@@ -207,12 +251,18 @@ def _window(start: date | None, end: date | None) -> tuple[datetime, datetime]:
         raise InvalidInput(f"start {start_day} is after end {end_day}", code="validation_error")
     if (end_day - start_day).days > 3 * 366:
         raise InvalidInput("the window is limited to 3 years", code="validation_error")
-    return (datetime.combine(start_day, time.min, LOCAL_TZ),
-            datetime.combine(end_day + timedelta(days=1), time.min, LOCAL_TZ))
+    return (
+        datetime.combine(start_day, time.min, LOCAL_TZ),
+        datetime.combine(end_day + timedelta(days=1), time.min, LOCAL_TZ),
+    )
 
 
-def _posts(session: Session, lo: datetime, hi: datetime, topic: str | None, district: str | None) -> list[dict[str, Any]]:
-    stmt = select(SocialPost).where(SocialPost.created_at >= lo.astimezone(UTC), SocialPost.created_at < hi.astimezone(UTC))
+def _posts(
+    session: Session, lo: datetime, hi: datetime, topic: str | None, district: str | None
+) -> list[dict[str, Any]]:
+    stmt = select(SocialPost).where(
+        SocialPost.created_at >= lo.astimezone(UTC), SocialPost.created_at < hi.astimezone(UTC)
+    )
     if district:
         stmt = stmt.where(SocialPost.district == district)
     rows = []
@@ -221,8 +271,18 @@ def _posts(session: Session, lo: datetime, hi: datetime, topic: str | None, dist
         if topic and topic not in topics:
             continue
         at = p.created_at if p.created_at.tzinfo else p.created_at.replace(tzinfo=UTC)
-        rows.append({"id": str(p.id), "created_at": at, "label": p.label, "topics": topics,
-                     "district": p.district, "text": p.text, "source": p.source, "external_id": p.external_id})
+        rows.append(
+            {
+                "id": str(p.id),
+                "created_at": at,
+                "label": p.label,
+                "topics": topics,
+                "district": p.district,
+                "text": p.text,
+                "source": p.source,
+                "external_id": p.external_id,
+            }
+        )
     return rows
 
 
@@ -249,10 +309,23 @@ def summary(
     trend = summarize_trends(rows, interval=interval, group_by=group_by)
     alerts = detect_spikes(rows, interval=interval, group_by=group_by)
     return {
-        "start": lo.date().isoformat(), "end": (hi - timedelta(days=1)).date().isoformat(), "interval": interval,
-        "group_by": group_by, "topic": topic, "district": district, "total": len(rows),
-        "buckets": [{"bucket": b.start.isoformat(), "group": b.group, "total": b.total, "counts": dict(b.counts),
-                     "shares": {k: round(v, 4) for k, v in b.shares.items()}} for b in trend.buckets],
+        "start": lo.date().isoformat(),
+        "end": (hi - timedelta(days=1)).date().isoformat(),
+        "interval": interval,
+        "group_by": group_by,
+        "topic": topic,
+        "district": district,
+        "total": len(rows),
+        "buckets": [
+            {
+                "bucket": b.start.isoformat(),
+                "group": b.group,
+                "total": b.total,
+                "counts": dict(b.counts),
+                "shares": {k: round(v, 4) for k, v in b.shares.items()},
+            }
+            for b in trend.buckets
+        ],
         "alerts": [_alert(a, rows, evidence=3) for a in alerts],
     }
 
@@ -260,10 +333,18 @@ def summary(
 def _alert(a: Any, rows: list[dict[str, Any]], evidence: int) -> dict[str, Any]:
     by_id = {r["id"]: r for r in rows}
     posts = [by_id[i] for i in a.post_ids[:evidence] if i in by_id]
-    return {"bucket": a.start.isoformat(), "end": a.end.isoformat(), "topic": a.group, "metric": a.metric,
-            "count": a.negative, "total": a.total, "value": a.value, "baseline": a.baseline,
-            "z_score": round(a.z_score, 2),
-            "evidence": [{"id": p["external_id"], "source": p["source"], "text": p["text"][:280]} for p in posts]}
+    return {
+        "bucket": a.start.isoformat(),
+        "end": a.end.isoformat(),
+        "topic": a.group,
+        "metric": a.metric,
+        "count": a.negative,
+        "total": a.total,
+        "value": a.value,
+        "baseline": a.baseline,
+        "z_score": round(a.z_score, 2),
+        "evidence": [{"id": p["external_id"], "source": p["source"], "text": p["text"][:280]} for p in posts],
+    }
 
 
 @router.get("/v1/social/alerts")
@@ -308,18 +389,28 @@ def list_posts(
 
 
 def _post_out(p: SocialPost) -> dict[str, Any]:
-    return {"post_id": p.id, "id": p.external_id, "source": p.source, "text": p.text,
-            "created_at": p.created_at.isoformat(), "district": p.district, "url": p.url, "label": p.label,
-            "scores": {"negative": p.score_negative, "neutral": p.score_neutral, "positive": p.score_positive},
-            "topics": p.topics, "model_version": p.model_version}
+    return {
+        "post_id": p.id,
+        "id": p.external_id,
+        "source": p.source,
+        "text": p.text,
+        "created_at": p.created_at.isoformat(),
+        "district": p.district,
+        "url": p.url,
+        "label": p.label,
+        "scores": {"negative": p.score_negative, "neutral": p.score_neutral, "positive": p.score_positive},
+        "topics": p.topics,
+        "model_version": p.model_version,
+    }
 
 
 @router.get("/v1/social/review")
 def review(session: SessionDep, _: Analyst, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
     """Stored posts the model is least sure of (smallest margin between its two best labels), not yet labelled."""
     labelled = select(SocialLabel.post_id).where(SocialLabel.post_id.is_not(None))
-    candidates = session.scalars(select(SocialPost).where(SocialPost.id.not_in(labelled))
-                                 .order_by(SocialPost.created_at.desc()).limit(5000)).all()
+    candidates = session.scalars(
+        select(SocialPost).where(SocialPost.id.not_in(labelled)).order_by(SocialPost.created_at.desc()).limit(5000)
+    ).all()
 
     def margin(p: SocialPost) -> float:
         top = sorted((p.score_negative, p.score_neutral, p.score_positive), reverse=True)
@@ -349,6 +440,7 @@ def add_label(body: LabelIn, services: ServicesDep, who: Analyst) -> dict[str, A
         row = SocialLabel(post_id=body.post_id, text=text, label=body.label, analyst=who.name)
         s.add(row)
         s.flush()
-        audit.record(s, who, "social.label", "social_label", str(row.id), {"post_id": body.post_id,
-                                                                           "label": body.label})
+        audit.record(
+            s, who, "social.label", "social_label", str(row.id), {"post_id": body.post_id, "label": body.label}
+        )
         return {"id": row.id, "post_id": body.post_id, "label": body.label, "text": text}

@@ -102,17 +102,28 @@ def _job(session: Session, row: Transcription) -> Job | None:
 
 def _out(session: Session, row: Transcription) -> TranscriptionOut:
     job = _job(session, row)
-    segs = session.scalars(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id)
-                           .order_by(TranscriptSegment.idx)).all()
+    segs = session.scalars(
+        select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id).order_by(TranscriptSegment.idx)
+    ).all()
     text = row.text or " ".join(s.text for s in segs)
     speakers = list(dict.fromkeys(s.speaker for s in segs if s.speaker))
     return TranscriptionOut(
-        id=row.id, title=row.title, filename=row.filename, status=job.status if job else "failed",
-        progress=job.progress if job else 0.0, duration_s=row.duration_s, language=row.language,
-        speakers=speakers, model_version=row.model_version, created_at=row.created_at,
-        segments=[SegmentOut(idx=s.idx, start=s.start, end=s.end, speaker=s.speaker, text=s.text,
-                             flags=list(s.flags or [])) for s in segs],
-        text=text, error=job.error if job else "job record missing",
+        id=row.id,
+        title=row.title,
+        filename=row.filename,
+        status=job.status if job else "failed",
+        progress=job.progress if job else 0.0,
+        duration_s=row.duration_s,
+        language=row.language,
+        speakers=speakers,
+        model_version=row.model_version,
+        created_at=row.created_at,
+        segments=[
+            SegmentOut(idx=s.idx, start=s.start, end=s.end, speaker=s.speaker, text=s.text, flags=list(s.flags or []))
+            for s in segs
+        ],
+        text=text,
+        error=job.error if job else "job record missing",
     )
 
 
@@ -136,8 +147,19 @@ async def upload(
     try:
         await run_in_threadpool(_save, file, dest)
         info = await run_in_threadpool(_probe, services, dest)
-        job = await run_in_threadpool(_create, services, who, tid, dest, file.filename or "", title, language,
-                                      vocabulary, speakers, info.duration_s)
+        job = await run_in_threadpool(
+            _create,
+            services,
+            who,
+            tid,
+            dest,
+            file.filename or "",
+            title,
+            language,
+            vocabulary,
+            speakers,
+            info.duration_s,
+        )
     except BaseException:
         dest.unlink(missing_ok=True)  # a refused upload leaves nothing behind
         raise
@@ -155,15 +177,38 @@ def _probe(services: Services, path: FsPath) -> Any:
     return probe(path, max_duration_s=services.settings.speech.max_duration_s)
 
 
-def _create(services: Services, who: Principal, tid: str, dest: FsPath, filename: str, title: str, language: str,
-            vocabulary: str, speakers: int | None, duration_s: float) -> Job:
+def _create(
+    services: Services,
+    who: Principal,
+    tid: str,
+    dest: FsPath,
+    filename: str,
+    title: str,
+    language: str,
+    vocabulary: str,
+    speakers: int | None,
+    duration_s: float,
+) -> Job:
     job_id = jobs.new_job_id()
     with services.db.transaction() as s:
-        s.add(Transcription(id=tid, owner=who.name, owner_key_id=who.key_id, title=title or FsPath(filename).stem,
-                            filename=filename[:300], audio_path=str(dest), language=language,
-                            vocabulary=vocabulary, speakers=speakers, job_id=job_id, duration_s=duration_s))
-        audit.record(s, who, "transcription.create", "transcription", tid,
-                     {"filename": filename, "duration_s": duration_s})
+        s.add(
+            Transcription(
+                id=tid,
+                owner=who.name,
+                owner_key_id=who.key_id,
+                title=title or FsPath(filename).stem,
+                filename=filename[:300],
+                audio_path=str(dest),
+                language=language,
+                vocabulary=vocabulary,
+                speakers=speakers,
+                job_id=job_id,
+                duration_s=duration_s,
+            )
+        )
+        audit.record(
+            s, who, "transcription.create", "transcription", tid, {"filename": filename, "duration_s": duration_s}
+        )
     return jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner=who.name, job_id=job_id)
 
 
@@ -185,10 +230,19 @@ def list_transcriptions(
     out = []
     for row in session.scalars(stmt.limit(limit).offset(offset)):
         job = _job(session, row)
-        out.append(TranscriptionSummary(
-            id=row.id, title=row.title, filename=row.filename, status=job.status if job else "failed",
-            progress=job.progress if job else 0.0, duration_s=row.duration_s, created_at=row.created_at,
-            owner=row.owner, snippet=_snippet(row.text, q)))
+        out.append(
+            TranscriptionSummary(
+                id=row.id,
+                title=row.title,
+                filename=row.filename,
+                status=job.status if job else "failed",
+                progress=job.progress if job else 0.0,
+                duration_s=row.duration_s,
+                created_at=row.created_at,
+                owner=row.owner,
+                snippet=_snippet(row.text, q),
+            )
+        )
     return out
 
 
@@ -202,7 +256,7 @@ def _snippet(text: str, q: str | None, width: int = 160) -> str:
             i = view.find(needle)
             if i >= 0:
                 start = max(0, i - width // 2)
-                return ("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else "")
+                return ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
     return text[:width] + ("…" if len(text) > width else "")
 
 
@@ -212,10 +266,21 @@ def get_transcription(transcription_id: TranscriptionId, session: SessionDep, wh
     return _out(session, _visible(session, who, transcription_id))
 
 
-@router.get("/{transcription_id}/export", response_class=Response,
-            responses={200: {"content": {"text/plain": {}, "application/x-subrip": {}, "text/vtt": {},
-                                         "application/json": {}, "application/vnd.openxmlformats-officedocument"
-                                         ".wordprocessingml.document": {}}}})
+@router.get(
+    "/{transcription_id}/export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "text/plain": {},
+                "application/x-subrip": {},
+                "text/vtt": {},
+                "application/json": {},
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {},
+            }
+        }
+    },
+)
 def export_transcription(
     transcription_id: TranscriptionId,
     session: SessionDep,
@@ -226,19 +291,26 @@ def export_transcription(
     from speech import MEDIA_TYPES, Segment, Transcript, export
 
     row = _visible(session, who, transcription_id)
-    segs = session.scalars(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id)
-                           .order_by(TranscriptSegment.idx)).all()
+    segs = session.scalars(
+        select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id).order_by(TranscriptSegment.idx)
+    ).all()
     if not segs:
         raise Conflict("nothing has been transcribed yet; try again when the job has progressed")
     transcript = Transcript(
-        title=row.title, created_at=row.created_at, duration_s=row.duration_s or segs[-1].end,
-        segments=tuple(Segment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, flags=tuple(s.flags or ()))
-                       for s in segs),
+        title=row.title,
+        created_at=row.created_at,
+        duration_s=row.duration_s or segs[-1].end,
+        segments=tuple(
+            Segment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, flags=tuple(s.flags or ())) for s in segs
+        ),
         language=row.language,
     )
     name = re.sub(r"[^\w.-]+", "_", row.title or row.id, flags=re.ASCII).strip("_") or row.id
-    return Response(export(transcript, format), media_type=MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+    return Response(
+        export(transcript, format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )
 
 
 @router.patch("/{transcription_id}/segments/{idx}", response_model=SegmentOut)
@@ -257,8 +329,9 @@ def patch_segment(
         job = _job(s, row)
         if job is not None and job.status in ("queued", "running"):
             raise Conflict("the transcription is still running; edit it when it has finished")
-        seg = s.scalar(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id,
-                                                       TranscriptSegment.idx == idx))
+        seg = s.scalar(
+            select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id, TranscriptSegment.idx == idx)
+        )
         if seg is None:
             raise NotFound(f"segment {idx} of transcription {transcription_id!r} not found")
         changes = {}
@@ -274,13 +347,17 @@ def patch_segment(
                 changes[field] = {"old": old, "new": new}
         if changes:
             s.flush()
-            texts = s.scalars(select(TranscriptSegment.text).where(TranscriptSegment.transcription_id == row.id)
-                              .order_by(TranscriptSegment.idx)).all()
+            texts = s.scalars(
+                select(TranscriptSegment.text)
+                .where(TranscriptSegment.transcription_id == row.id)
+                .order_by(TranscriptSegment.idx)
+            ).all()
             row.text = " ".join(t for t in texts if t)
             row.search_text = search_key(row.text)
             audit.record(s, who, "transcription.edit_segment", "transcription", row.id, {"idx": idx} | changes)
-        return SegmentOut(idx=seg.idx, start=seg.start, end=seg.end, speaker=seg.speaker, text=seg.text,
-                          flags=list(seg.flags or []))
+        return SegmentOut(
+            idx=seg.idx, start=seg.start, end=seg.end, speaker=seg.speaker, text=seg.text, flags=list(seg.flags or [])
+        )
 
 
 @router.get("/{transcription_id}/segments/{idx}/history")
@@ -289,8 +366,9 @@ def segment_history(
 ) -> list[dict[str, Any]]:
     """Every edit of a segment, oldest first."""
     row = _visible(session, who, transcription_id)
-    seg = session.scalar(select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id,
-                                                         TranscriptSegment.idx == idx))
+    seg = session.scalar(
+        select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id, TranscriptSegment.idx == idx)
+    )
     if seg is None:
         raise NotFound(f"segment {idx} of transcription {transcription_id!r} not found")
     edits = session.scalars(select(SegmentEdit).where(SegmentEdit.segment_id == seg.id).order_by(SegmentEdit.id))
@@ -304,11 +382,16 @@ def delete_transcription(transcription_id: TranscriptionId, services: ServicesDe
         row = _visible(s, who, transcription_id)
         audio = row.audio_path
         n = len(s.scalars(select(TranscriptSegment.id).where(TranscriptSegment.transcription_id == row.id)).all())
-        s.execute(delete(TranscriptSegment).where(
-            TranscriptSegment.transcription_id == row.id))
+        s.execute(delete(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id))
         s.delete(row)
-        audit.record(s, who, "transcription.delete", "transcription", transcription_id,
-                     {"title": row.title, "filename": row.filename, "segments": n})
+        audit.record(
+            s,
+            who,
+            "transcription.delete",
+            "transcription",
+            transcription_id,
+            {"title": row.title, "filename": row.filename, "segments": n},
+        )
     if audio:
         FsPath(audio).unlink(missing_ok=True)
     return Response(status_code=204)

@@ -37,13 +37,23 @@ def load_demo_indicators(services: Services) -> str | None:
     demo = load_demo(data_dir if data_dir.is_dir() else None)
     with services.db.transaction() as s:
         for d in demo.indicators:
-            ind = Indicator(code=d.code, name=d.name, unit=d.unit, frequency=d.frequency, kind=d.kind,
-                            source=d.source, description=d.note or "", forecast_from=d.forecast_from,
-                            targets=[], data_version=0)
+            ind = Indicator(
+                code=d.code,
+                name=d.name,
+                unit=d.unit,
+                frequency=d.frequency,
+                kind=d.kind,
+                source=d.source,
+                description=d.note or "",
+                forecast_from=d.forecast_from,
+                targets=[],
+                data_version=0,
+            )
             s.add(ind)
             s.flush()
-            series = parse_observations(demo.observations[d.code], freq=d.frequency, unique_id=d.code,
-                                        on_gap="interpolate")
+            series = parse_observations(
+                demo.observations[d.code], freq=d.frequency, unique_id=d.code, on_gap="interpolate"
+            )
             upsert_observations(s, ind, series, SYSTEM, None, note="demo data")
     return f"loaded {len(demo.indicators)} demo indicators from {data_dir if data_dir.is_dir() else 'the package'}"
 
@@ -87,7 +97,8 @@ def register_default_pipeline(services: Services) -> str | None:
     from forecasting import PipelineConfig
 
     return register_default(
-        services, "forecasting",
+        services,
+        "forecasting",
         lambda: _log_pipeline(services, PipelineConfig(), description="default pipeline (shipped)")["version"],
     )
 
@@ -107,7 +118,9 @@ def train_forecasting(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]
         raise ValueError(f"unknown pipeline options {unknown}; expected some of {sorted(base)}")
     config = PipelineConfig.from_dict(base | params)
     ctx.progress(0.02, "backtesting over the stored indicators")
-    result = _log_pipeline(services=ctx.services, config=config,
-                           progress=lambda done, total: ctx.progress(0.05 + 0.9 * done / max(total, 1),
-                                                                     f"backtest {done}/{total}"))
+    result = _log_pipeline(
+        services=ctx.services,
+        config=config,
+        progress=lambda done, total: ctx.progress(0.05 + 0.9 * done / max(total, 1), f"backtest {done}/{total}"),
+    )
     return result

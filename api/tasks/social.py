@@ -34,7 +34,9 @@ def register_shipped_sentiment(services: Services) -> str | None:
         metrics_file = SHIPPED_DIR / "metrics.json"
         metrics = _flat_metrics(json.loads(metrics_file.read_text("utf-8"))) if metrics_file.is_file() else {}
         return services.registry.log_version(
-            "sentiment", artifacts={"classifier": model}, metrics=metrics,
+            "sentiment",
+            artifacts={"classifier": model},
+            metrics=metrics,
             params={"source": "models/shipped/sentiment"},
             extra_files={"card": SHIPPED_DIR / "MODEL_CARD.md"} if (SHIPPED_DIR / "MODEL_CARD.md").is_file() else None,
             data_fingerprint=fingerprint([model.read_bytes()]),
@@ -84,18 +86,26 @@ def train_sentiment_model(ctx: JobContext, params: dict[str, Any]) -> dict[str, 
     options = TrainingOptions(center_weight=float(params.get("center_weight", 8.0)), eval_fraction=0.0)
     ctx.progress(0.05, f"training on {len(center_texts)} center labels" + (" + public corpora" if use_public else ""))
     classifier, metrics = train_sentiment(
-        public_dir if use_public else None, (center_texts, center_y),
-        center_eval=(list(seed_eval.texts), list(seed_eval.labels)), options=options,
+        public_dir if use_public else None,
+        (center_texts, center_y),
+        center_eval=(list(seed_eval.texts), list(seed_eval.labels)),
+        options=options,
     )
     ctx.progress(0.85, "registering")
     with tempfile.TemporaryDirectory() as tmp:
         path = classifier.save(Path(tmp) / "model.skops")
         version = services.registry.log_version(
-            "sentiment", artifacts={"classifier": path}, metrics=metrics,
-            params={"center_labels": len(texts), "seed_train": len(seed_train), "use_public": use_public,
-                    "center_weight": options.center_weight},
+            "sentiment",
+            artifacts={"classifier": path},
+            metrics=metrics,
+            params={
+                "center_labels": len(texts),
+                "seed_train": len(seed_train),
+                "use_public": use_public,
+                "center_weight": options.center_weight,
+            },
             data_fingerprint=fingerprint(f"{t}\t{y}" for t, y in zip(center_texts, center_y, strict=True)),
             description=f"trained on {len(texts)} center labels + seed set"
-                        + (" + public corpora" if use_public else ""),
+            + (" + public corpora" if use_public else ""),
         )
     return {"version": version, "metrics": {k: v for k, v in metrics.items() if "macro_f1" in k}}

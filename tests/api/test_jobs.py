@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,12 +12,11 @@ from typing import Any
 
 import pytest
 
+import tests.api.job_plugins  # noqa: F401  (registers the "count" job kind in this process)
 from api import jobs
 from api.services import Services
 from api.settings import Settings
 from tests.conftest import make_settings, settings_env
-
-import tests.api.job_plugins  # noqa: F401  (registers the "count" job kind in this process)
 
 PLUGIN = "tests.api.job_plugins"
 
@@ -64,7 +62,12 @@ def test_a_job_runs_once_through_the_queue(svc: Services, tmp_path: Path) -> Non
     assert svc.queue.pending() == 1
     assert svc.queue.run_next() is True
     done = jobs.get_job(svc, job.id)
-    assert (done.status, done.progress, done.result, done.attempts) == ("succeeded", 1.0, {"steps": 3, "resumed_from": 0}, 1)
+    assert (done.status, done.progress, done.result, done.attempts) == (
+        "succeeded",
+        1.0,
+        {"steps": 3, "resumed_from": 0},
+        1,
+    )
     # a duplicate delivery of the same id does nothing
     svc.queue.enqueue(job.id)
     svc.queue.run_next()
@@ -94,8 +97,11 @@ def test_stale_job_is_requeued_then_failed_after_max_attempts(svc: Services) -> 
     old = utcnow().replace(year=2000)
     for attempt in range(1, svc.settings.jobs.max_attempts + 1):
         with svc.db.transaction() as s:
-            s.execute(update(Job).where(Job.id == job.id).values(status="running", worker="dead", attempts=attempt,
-                                                                  heartbeat_at=old))
+            s.execute(
+                update(Job)
+                .where(Job.id == job.id)
+                .values(status="running", worker="dead", attempts=attempt, heartbeat_at=old)
+            )
         assert jobs.requeue_stale(svc) == [job.id]
         expected = "queued" if attempt < svc.settings.jobs.max_attempts else "failed"
         assert jobs.get_job(svc, job.id).status == expected
@@ -106,7 +112,10 @@ def _start_worker(settings: Settings, tmp_path: Path, name: str) -> subprocess.P
     out = (tmp_path / f"{name}.log").open("wb")
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "worker", "--threads", "1"],
-        env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+        env=settings_env(settings),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parents[2],
     )
 
 
@@ -173,7 +182,10 @@ def test_job_route_shows_progress(svc: Services, tmp_path: Path) -> None:
     job = jobs.enqueue(svc, "count", {"steps": 2, "step_s": 0, "log": str(tmp_path / "l")})
     with TestClient(create_app(services=svc, workers=1, run_startup=False)) as client:
         headers = {"Authorization": f"Bearer {make_key(svc, 'viewer')}"}
-        _wait(lambda: client.get(f"/v1/jobs/{job.id}", headers=headers).json()["status"] == "succeeded", 30,
-              "the in-process worker")
+        _wait(
+            lambda: client.get(f"/v1/jobs/{job.id}", headers=headers).json()["status"] == "succeeded",
+            30,
+            "the in-process worker",
+        )
         body = client.get(f"/v1/jobs/{job.id}", headers=headers).json()
         assert body["progress"] == 1.0 and body["result"] == {"steps": 2, "resumed_from": 0}

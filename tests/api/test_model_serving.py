@@ -44,7 +44,10 @@ def served(tmp_path: Path) -> Iterator[tuple[Services, str, str]]:
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "0"],
-        env=settings_env(settings), stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+        env=settings_env(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parents[2],
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

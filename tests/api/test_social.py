@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +22,12 @@ def api(client: Any, services: Any) -> Any:
 
 
 def test_sentiment_scores_and_topics(api: Any, auth: Any) -> None:
-    texts = ["Đường lên Đà Lạt sạt lở, kẹt xe cả buổi, chán quá", "UBND tỉnh thông báo lịch tiếp công dân tuần sau",
-             "Lễ hội hoa năm nay đẹp quá, cảm ơn thành phố ❤️", "duong ko ai sua, dan kho qua"]
+    texts = [
+        "Đường lên Đà Lạt sạt lở, kẹt xe cả buổi, chán quá",
+        "UBND tỉnh thông báo lịch tiếp công dân tuần sau",
+        "Lễ hội hoa năm nay đẹp quá, cảm ơn thành phố ❤️",
+        "duong ko ai sua, dan kho qua",
+    ]
     r = api.post("/v1/sentiment", json={"texts": texts}, headers=auth("viewer"))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -65,9 +68,16 @@ def test_sentiment_invalid_utf8_and_wrong_shape(api: Any, auth: Any) -> None:
 
 
 def _posts(day: datetime, n: int, text: str, prefix: str, district: str = "Đà Lạt") -> list[dict[str, Any]]:
-    return [{"id": f"{prefix}-{day:%m%d}-{i}", "text": text, "source": "facebook",
-             "created_at": (day + timedelta(hours=9, minutes=i)).isoformat(), "district": district}
-            for i in range(n)]
+    return [
+        {
+            "id": f"{prefix}-{day:%m%d}-{i}",
+            "text": text,
+            "source": "facebook",
+            "created_at": (day + timedelta(hours=9, minutes=i)).isoformat(),
+            "district": district,
+        }
+        for i in range(n)
+    ]
 
 
 def test_ingest_trends_alerts_review_labels(api: Any, auth: Any, services: Any) -> None:
@@ -97,19 +107,30 @@ def test_ingest_trends_alerts_review_labels(api: Any, auth: Any, services: Any) 
 
     queue = api.get("/v1/social/review?limit=5", headers=auth("analyst")).json()
     assert len(queue) == 5 and queue[0]["margin"] <= queue[-1]["margin"]
-    r = api.post("/v1/social/labels", json={"post_id": queue[0]["post_id"], "label": "neutral"},
-                 headers=auth("analyst"))
+    r = api.post(
+        "/v1/social/labels", json={"post_id": queue[0]["post_id"], "label": "neutral"}, headers=auth("analyst")
+    )
     assert r.status_code == 201, r.text
-    r = api.post("/v1/social/labels", json={"text": "Xin hỏi thủ tục cấp sổ đỏ ở đâu ạ", "label": "neutral"},
-                 headers=auth("analyst"))
+    r = api.post(
+        "/v1/social/labels",
+        json={"text": "Xin hỏi thủ tục cấp sổ đỏ ở đâu ạ", "label": "neutral"},
+        headers=auth("analyst"),
+    )
     assert r.status_code == 201
-    assert queue[0]["post_id"] not in [p["post_id"] for p in
-                                       api.get("/v1/social/review?limit=200", headers=auth("analyst")).json()]
-    for bad in ({"label": "neutral"}, {"text": "x", "post_id": 1, "label": "neutral"}, {"text": "x", "label": "meh"},
-                {"text": "   ", "label": "neutral"}):
+    assert queue[0]["post_id"] not in [
+        p["post_id"] for p in api.get("/v1/social/review?limit=200", headers=auth("analyst")).json()
+    ]
+    for bad in (
+        {"label": "neutral"},
+        {"text": "x", "post_id": 1, "label": "neutral"},
+        {"text": "x", "label": "meh"},
+        {"text": "   ", "label": "neutral"},
+    ):
         assert api.post("/v1/social/labels", json=bad, headers=auth("analyst")).status_code == 422, bad
-    assert api.post("/v1/social/labels", json={"post_id": 999999, "label": "neutral"},
-                    headers=auth("analyst")).status_code == 404
+    assert (
+        api.post("/v1/social/labels", json={"post_id": 999999, "label": "neutral"}, headers=auth("analyst")).status_code
+        == 404
+    )
 
 
 def test_posts_file_upload_and_garbage_leave_nothing_half_stored(api: Any, auth: Any) -> None:
@@ -119,13 +140,17 @@ def test_posts_file_upload_and_garbage_leave_nothing_half_stored(api: Any, auth:
     missing = "id,text\n2,thiếu cột\n"
     r = api.post("/v1/social/posts", files={"file": ("p.csv", missing.encode(), "text/csv")}, headers=auth("analyst"))
     assert r.status_code == 422 and "source" in r.json()["error"]["message"], r.text
-    assert api.post("/v1/social/posts", files={"file": ("p.csv", b"", "text/csv")},
-                    headers=auth("analyst")).status_code == 422
+    assert (
+        api.post("/v1/social/posts", files={"file": ("p.csv", b"", "text/csv")}, headers=auth("analyst")).status_code
+        == 422
+    )
     good = {"id": "ok-1", "text": "ổn", "source": "news", "created_at": "2026-11-02T10:00:00+07:00"}
-    for bad_post in ({"id": "b", "text": "", "source": "news", "created_at": "2026-11-02T10:00:00"},
-                     {"id": "b", "text": "x", "source": "news", "created_at": "not a date"},
-                     {"id": "b", "text": None, "source": "news", "created_at": "2026-11-02T10:00:00"},
-                     {"text": "no id", "source": "news", "created_at": "2026-11-02T10:00:00"}):
+    for bad_post in (
+        {"id": "b", "text": "", "source": "news", "created_at": "2026-11-02T10:00:00"},
+        {"id": "b", "text": "x", "source": "news", "created_at": "not a date"},
+        {"id": "b", "text": None, "source": "news", "created_at": "2026-11-02T10:00:00"},
+        {"text": "no id", "source": "news", "created_at": "2026-11-02T10:00:00"},
+    ):
         r = api.post("/v1/social/posts", json={"posts": [good, bad_post]}, headers=auth("analyst"))
         assert r.status_code == 422 and "posts[1]" in r.json()["error"]["message"], (bad_post, r.text)
     stored = api.get("/v1/social/posts", headers=auth("viewer")).json()
@@ -135,10 +160,14 @@ def test_posts_file_upload_and_garbage_leave_nothing_half_stored(api: Any, auth:
 
 
 @pytest.mark.slow
-def test_training_with_center_labels_registers_a_version_that_promotion_serves(api: Any, auth: Any,
-                                                                              services: Any) -> None:
-    api.post("/v1/social/labels", json={"text": "Thông báo lịch cắt điện phường 2 ngày mai", "label": "neutral"},
-             headers=auth("analyst"))
+def test_training_with_center_labels_registers_a_version_that_promotion_serves(
+    api: Any, auth: Any, services: Any
+) -> None:
+    api.post(
+        "/v1/social/labels",
+        json={"text": "Thông báo lịch cắt điện phường 2 ngày mai", "label": "neutral"},
+        headers=auth("analyst"),
+    )
     r = api.post("/v1/models/sentiment/train", json={"params": {"use_public": False}}, headers=auth("analyst"))
     assert r.status_code == 202, r.text
     job_id = r.json()["id"]

@@ -17,8 +17,18 @@ def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> 
     migrate(database_url)
     db = Database(database_url)
     tables = set(inspect(db.engine).get_table_names())
-    assert {"api_keys", "audit_log", "jobs", "indicators", "observations", "transcriptions",
-            "transcript_segments", "social_posts", "social_labels", "alembic_version"} <= tables
+    assert {
+        "api_keys",
+        "audit_log",
+        "jobs",
+        "indicators",
+        "observations",
+        "transcriptions",
+        "transcript_segments",
+        "social_posts",
+        "social_labels",
+        "alembic_version",
+    } <= tables
     db.dispose()
 
 

@@ -29,9 +29,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     services = Services.start(settings)
     register_default_whisper(services)
     with TestClient(create_app(services=services, run_startup=False)) as client:
-        keys = {name: {"Authorization": f"Bearer {make_key(services, role, name)}"}
-                for name, role in (("lan", "secretary"), ("minh", "secretary"), ("root", "admin"),
-                                   ("viewer", "viewer"))}
+        keys = {
+            name: {"Authorization": f"Bearer {make_key(services, role, name)}"}
+            for name, role in (("lan", "secretary"), ("minh", "secretary"), ("root", "admin"), ("viewer", "viewer"))
+        }
         yield {"client": client, "services": services, "keys": keys, "tmp": tmp_path_factory.mktemp("media")}
     services.close()
 
@@ -52,9 +53,12 @@ def _wait_done(client: TestClient, tid: str, headers: dict[str, str], timeout: f
 @pytest.mark.slow
 def test_upload_transcribe_export_edit_search_delete(env: dict[str, Any]) -> None:
     client, keys = env["client"], env["keys"]
-    r = client.post("/v1/transcriptions", headers=keys["lan"],
-                    files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")},
-                    data={"title": "Họp giao ban", "speakers": "2", "vocabulary": "Lâm Đồng, Đà Lạt"})
+    r = client.post(
+        "/v1/transcriptions",
+        headers=keys["lan"],
+        files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")},
+        data={"title": "Họp giao ban", "speakers": "2", "vocabulary": "Lâm Đồng, Đà Lạt"},
+    )
     assert r.status_code == 202, r.text
     tid = r.json()["id"]
     assert r.json()["status"] == "queued" and r.json()["duration_s"] == pytest.approx(18.6, abs=0.2)
@@ -67,21 +71,30 @@ def test_upload_transcribe_export_edit_search_delete(env: dict[str, Any]) -> Non
     text = body["text"].lower()
     assert "đồng chí" in text or "kinh tế" in text, text
 
-    for fmt, check in (("txt", lambda b: "Người nói" in b.decode()), ("srt", lambda b: b"-->" in b),
-                       ("vtt", lambda b: b.startswith(b"WEBVTT")), ("json", lambda b: b'"segments"' in b),
-                       ("docx", lambda b: zipfile.is_zipfile(BytesIO(b)))):
+    for fmt, check in (
+        ("txt", lambda b: "Người nói" in b.decode()),
+        ("srt", lambda b: b"-->" in b),
+        ("vtt", lambda b: b.startswith(b"WEBVTT")),
+        ("json", lambda b: b'"segments"' in b),
+        ("docx", lambda b: zipfile.is_zipfile(BytesIO(b))),
+    ):
         r = client.get(f"/v1/transcriptions/{tid}/export?format={fmt}", headers=keys["lan"])
         assert r.status_code == 200 and check(r.content), (fmt, r.content[:200])
     assert client.get(f"/v1/transcriptions/{tid}/export?format=pdf", headers=keys["lan"]).status_code == 422
 
-    r = client.patch(f"/v1/transcriptions/{tid}/segments/0", headers=keys["lan"],
-                     json={"text": "Kính thưa các đồng chí, hôm nay họp về Bảo Lộc.", "speaker": "Chủ tọa"})
+    r = client.patch(
+        f"/v1/transcriptions/{tid}/segments/0",
+        headers=keys["lan"],
+        json={"text": "Kính thưa các đồng chí, hôm nay họp về Bảo Lộc.", "speaker": "Chủ tọa"},
+    )
     assert r.status_code == 200 and r.json()["speaker"] == "Chủ tọa"
     history = client.get(f"/v1/transcriptions/{tid}/segments/0/history", headers=keys["lan"]).json()
     assert [h["field"] for h in history] == ["text", "speaker"] and history[0]["editor"] == "lan"
     assert client.patch(f"/v1/transcriptions/{tid}/segments/0", headers=keys["lan"], json={}).status_code == 422
-    assert client.patch(f"/v1/transcriptions/{tid}/segments/999", headers=keys["lan"],
-                        json={"text": "x"}).status_code == 404
+    assert (
+        client.patch(f"/v1/transcriptions/{tid}/segments/999", headers=keys["lan"], json={"text": "x"}).status_code
+        == 404
+    )
 
     # full-text search, with and without diacritics; other secretaries see nothing
     for q in ("Bảo Lộc", "bao loc"):
@@ -130,25 +143,36 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing_behind(env: dict[str, Any
 
     client, services = env["client"], env["services"]
     with services.db.session() as s:
-        before = (s.scalar(select(func.count()).select_from(Transcription)),
-                  s.scalar(select(func.count()).select_from(Job)))
+        before = (
+            s.scalar(select(func.count()).select_from(Transcription)),
+            s.scalar(select(func.count()).select_from(Job)),
+        )
     uploads_before = set(services.settings.uploads_dir.glob("*")) if services.settings.uploads_dir.exists() else set()
     for what, path, status, code in _bad_files(env["tmp"]):
-        r = client.post("/v1/transcriptions", headers=env["keys"]["lan"],
-                        files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
+        r = client.post(
+            "/v1/transcriptions",
+            headers=env["keys"]["lan"],
+            files={"file": (path.name, path.read_bytes(), "application/octet-stream")},
+        )
         assert 400 <= r.status_code < 500, (what, r.status_code, r.text)
         assert r.status_code == status, (what, r.text)
         err = r.json()["error"]
         assert err["message"] and (not code or err["code"] == code), (what, err)
     for bad in ({"language": "xx"}, {"speakers": "0"}, {"speakers": "many"}):
-        r = client.post("/v1/transcriptions", headers=env["keys"]["lan"], data=bad,
-                        files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")})
+        r = client.post(
+            "/v1/transcriptions",
+            headers=env["keys"]["lan"],
+            data=bad,
+            files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")},
+        )
         assert r.status_code == 422, (bad, r.text)
     r = client.post("/v1/transcriptions", headers=env["keys"]["lan"], data={"title": "no file"})
     assert r.status_code == 422
     with services.db.session() as s:
-        after = (s.scalar(select(func.count()).select_from(Transcription)),
-                 s.scalar(select(func.count()).select_from(Job)))
+        after = (
+            s.scalar(select(func.count()).select_from(Transcription)),
+            s.scalar(select(func.count()).select_from(Job)),
+        )
     assert after == before
     assert set(services.settings.uploads_dir.glob("*")) == uploads_before
 
@@ -168,8 +192,18 @@ def test_a_new_attempt_resumes_after_the_last_stored_segment(env: dict[str, Any]
     shutil.copy(CLIP, audio)
     job_id = jobs.new_job_id()
     with services.db.transaction() as s:
-        s.add(Transcription(id=tid, owner="lan", title="resume", filename="hop.ogg", audio_path=str(audio),
-                            job_id=job_id, duration_s=18.6, speakers=2))
+        s.add(
+            Transcription(
+                id=tid,
+                owner="lan",
+                title="resume",
+                filename="hop.ogg",
+                audio_path=str(audio),
+                job_id=job_id,
+                duration_s=18.6,
+                speakers=2,
+            )
+        )
         s.flush()
         s.add(TranscriptSegment(transcription_id=tid, idx=0, start=0.0, end=6.5, text="ĐÃ LƯU TRƯỚC KHI MÁY CHẾT"))
     jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner="lan", job_id=job_id)

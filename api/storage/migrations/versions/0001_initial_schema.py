@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-25 18:58:22.478275
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -57,9 +56,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key"),
     )
     with op.batch_alter_table("forecast_cache", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_forecast_cache_indicator_code"), ["indicator_code"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_forecast_cache_indicator_code"), ["indicator_code"], unique=False)
 
     op.create_table(
         "indicators",
