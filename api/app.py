@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, RequestMetrics
-from api.routes import audit, health, jobs, models
+from api.routes import audit, dashboard, forecasts, health, indicators, jobs, models, social, transcriptions
 from api.services import Services
 from api.settings import Settings, get_settings
 from api.worker import WorkerPool
@@ -65,29 +65,11 @@ def create_app(
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(RequestMetrics, metrics=svc.metrics)
 
-    for module in (health, jobs, models, audit):
+    for module in (health, jobs, models, audit, indicators, forecasts, transcriptions, social, dashboard):
         app.include_router(module.router)
-    for router in _capability_routers():
-        app.include_router(router)
     from fastapi.staticfiles import StaticFiles
 
     from api.routes.dashboard import STATIC_DIR
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     return app
-
-
-def _capability_routers() -> list[object]:
-    """Routers of the capabilities (indicators, forecasts, transcriptions, social)."""
-    import importlib
-
-    routers = []
-    for name in ("indicators", "forecasts", "transcriptions", "social", "dashboard"):
-        try:
-            module = importlib.import_module(f"api.routes.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"api.routes.{name}":
-                continue
-            raise
-        routers.append(module.router)
-    return routers

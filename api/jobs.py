@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from api.errors import NotFound, Unavailable
 from api.storage.tables import Job, utcnow
@@ -86,16 +86,18 @@ class JobContext:
         if time.monotonic() > self.deadline:
             raise JobTimeout(f"job {self.job_id} ran past its time limit")
         with self.services.db.transaction() as s:
-            n = s.execute(
-                update(Job)
-                .where(
-                    Job.id == self.job_id,
-                    Job.worker == self.worker,
-                    Job.attempts == self.attempt,
-                    Job.status == "running",
+            n = _rowcount(
+                s.execute(
+                    update(Job)
+                    .where(
+                        Job.id == self.job_id,
+                        Job.worker == self.worker,
+                        Job.attempts == self.attempt,
+                        Job.status == "running",
+                    )
+                    .values(heartbeat_at=utcnow(), **values)
                 )
-                .values(heartbeat_at=utcnow(), **values)
-            ).rowcount
+            )
         if n != 1:
             self.lost.set()
             raise JobLost(self.job_id)
@@ -114,6 +116,11 @@ class JobContext:
             values["progress"] = max(0.0, min(1.0, float(fraction)))
         self._fenced_update(**values)
         self.checkpoint_data = data
+
+
+def _rowcount(result: Any) -> int:
+    """Rows matched by an UPDATE (the fences below depend on it)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def new_job_id() -> str:
@@ -189,18 +196,20 @@ def run_job(services: Services, job_id: str) -> None:
     """Claim and run one job; called by the queue's single task."""
     me = worker_name()
     with services.db.transaction() as s:
-        claimed = s.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
-            .values(
-                status="running",
-                attempts=Job.attempts + 1,
-                worker=me,
-                heartbeat_at=utcnow(),
-                started_at=utcnow(),
-                error=None,
+        claimed = _rowcount(
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "queued")
+                .values(
+                    status="running",
+                    attempts=Job.attempts + 1,
+                    worker=me,
+                    heartbeat_at=utcnow(),
+                    started_at=utcnow(),
+                    error=None,
+                )
             )
-        ).rowcount
+        )
         job = s.get(Job, job_id) if claimed == 1 else None
     if job is None:
         logger.info("job %s is not queued (already claimed, finished or unknown); skipping", job_id)
@@ -259,11 +268,13 @@ def _finish(
     elif trace:
         values["result"] = {"traceback": trace[-4000:]}
     with services.db.transaction() as s:
-        n = s.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.worker == worker, Job.attempts == attempt, Job.status == "running")
-            .values(**values)
-        ).rowcount
+        n = _rowcount(
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.worker == worker, Job.attempts == attempt, Job.status == "running")
+                .values(**values)
+            )
+        )
     if n != 1:
         logger.warning("job %s finished on %s but was no longer ours; result discarded", job_id, worker)
 
@@ -273,16 +284,18 @@ def _heartbeat(ctx: JobContext, stop: threading.Event) -> None:
     while not stop.wait(interval):
         try:
             with ctx.services.db.transaction() as s:
-                n = s.execute(
-                    update(Job)
-                    .where(
-                        Job.id == ctx.job_id,
-                        Job.worker == ctx.worker,
-                        Job.attempts == ctx.attempt,
-                        Job.status == "running",
+                n = _rowcount(
+                    s.execute(
+                        update(Job)
+                        .where(
+                            Job.id == ctx.job_id,
+                            Job.worker == ctx.worker,
+                            Job.attempts == ctx.attempt,
+                            Job.status == "running",
+                        )
+                        .values(heartbeat_at=utcnow())
                     )
-                    .values(heartbeat_at=utcnow())
-                ).rowcount
+                )
         except Exception:  # a database hiccup: try again at the next beat
             logger.warning("heartbeat of job %s failed", ctx.job_id, exc_info=True)
             continue
@@ -307,17 +320,19 @@ def requeue_stale(services: Services) -> list[str]:
         fence = (Job.id == job_id, Job.status == "running", Job.worker == worker, Job.attempts == attempts)
         with services.db.transaction() as s:
             if attempts >= max_attempts:
-                n = s.execute(
-                    update(Job)
-                    .where(*fence)
-                    .values(
-                        status="failed",
-                        finished_at=utcnow(),
-                        error=f"worker lost {attempts} time(s); giving up after {max_attempts} attempts",
+                n = _rowcount(
+                    s.execute(
+                        update(Job)
+                        .where(*fence)
+                        .values(
+                            status="failed",
+                            finished_at=utcnow(),
+                            error=f"worker lost {attempts} time(s); giving up after {max_attempts} attempts",
+                        )
                     )
-                ).rowcount
+                )
             else:
-                n = s.execute(update(Job).where(*fence).values(status="queued", worker=None)).rowcount
+                n = _rowcount(s.execute(update(Job).where(*fence).values(status="queued", worker=None)))
         if n == 1:
             acted.append(job_id)
             if attempts < max_attempts:
@@ -334,16 +349,18 @@ def hand_back_running(services: Services) -> list[str]:
     for ctx in RUNNING.snapshot():
         ctx.lost.set()
         with services.db.transaction() as s:
-            n = s.execute(
-                update(Job)
-                .where(
-                    Job.id == ctx.job_id,
-                    Job.worker == ctx.worker,
-                    Job.attempts == ctx.attempt,
-                    Job.status == "running",
+            n = _rowcount(
+                s.execute(
+                    update(Job)
+                    .where(
+                        Job.id == ctx.job_id,
+                        Job.worker == ctx.worker,
+                        Job.attempts == ctx.attempt,
+                        Job.status == "running",
+                    )
+                    .values(status="queued", worker=None, attempts=Job.attempts - 1)
                 )
-                .values(status="queued", worker=None, attempts=Job.attempts - 1)
-            ).rowcount
+            )
         if n == 1:
             services.queue.enqueue(ctx.job_id)
             handed.append(ctx.job_id)

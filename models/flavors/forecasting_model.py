@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
 
 
-class ForecastingModel(mlflow.pyfunc.PythonModel):
+class ForecastingModel(PythonModel):
     """Input: long DataFrame ``unique_id, ds, y``; params ``horizon``, ``levels``, ``freq``."""
 
     def load_context(self, context: Any) -> None:

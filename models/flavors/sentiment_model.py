@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
 from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
 
 
-class SentimentModel(mlflow.pyfunc.PythonModel):
+class SentimentModel(PythonModel):
     """Input: a DataFrame with a ``text`` column (or a list of str); output: label and class probabilities."""
 
     def load_context(self, context: Any) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
 
 REQUIRED = ("model.bin", "config.json")
 
 
-class SpeechModel(mlflow.pyfunc.PythonModel):
+class SpeechModel(PythonModel):
     def load_context(self, context: Any) -> None:
         model_dir = Path(context.artifacts["model_dir"])
         missing = [f for f in REQUIRED if not (model_dir / f).is_file()]
