@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from speech.errors import AudioError, ModelError
+from speech.transcriber import TranscribeOptions, Transcriber, _collapse, _is_repeated, _quiet_cut
+from speech.transcript import Segment, Word
+from tests.speech import media
+from tests.speech.conftest import TWO_SPEAKERS
+
+
+def test_options_validation_and_kwargs() -> None:
+    opts = TranscribeOptions(vocabulary=("Đà Lạt", " Bảo Lộc ", ""), initial_prompt="Họp UBND tỉnh.")
+    kw = opts.batched_kwargs()
+    assert kw["language"] == "vi" and kw["hotwords"] == "Đà Lạt, Bảo Lộc"
+    assert kw["initial_prompt"] == "Họp UBND tỉnh." and kw["condition_on_previous_text"] is False
+    assert TranscribeOptions(vocabulary=("Đơn Dương",), vocabulary_mode="prompt").prompt() == "Đơn Dương."
+    with pytest.raises(ValueError, match="beam_size >= 1"):
+        TranscribeOptions(beam_size=0)
+    with pytest.raises(ValueError, match="tuple of terms"):
+        TranscribeOptions(vocabulary="Đà Lạt")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="window_s >= 60"):
+        TranscribeOptions(window_s=10)
+
+
+def test_bad_audio_fails_before_model(tmp_path: Path) -> None:
+    (tmp_path / "x.mp3").write_text("Biên bản, không phải âm thanh. " * 10)
+    t = Transcriber(tmp_path / "no-model")
+    with pytest.raises(AudioError) as err:
+        list(t.transcribe(tmp_path / "x.mp3"))
+    assert err.value.code == "not_audio"
+    with pytest.raises(ModelError) as merr:
+        list(t.transcribe(TWO_SPEAKERS))
+    assert merr.value.code == "missing_weights"
+
+
+def test_collapse_keeps_words_in_step() -> None:
+    words = tuple(
+        Word(i, i + 0.5, f" {w}")
+        for i, w in enumerate(["kinh", "tế", "tình", "tình", "tình", "tình", "tình", "hình"])
+    )
+    seg = Segment(0, 8, "kinh tế tình tình tình tình tình hình", words=words)
+    fixed = _collapse(seg)
+    assert fixed.text == "kinh tế tình hình"
+    assert [w.text for w in fixed.words] == [" kinh", " tế", " tình", " hình"]
+    assert fixed.flags == ("repetition_repaired",)
+
+
+def test_identical_segments_dropped_from_the_third() -> None:
+    seen: list[str] = []
+    text = "cảm ơn các bạn đã theo dõi"
+    assert [_is_repeated(text, seen) for _ in range(4)] == [False, False, True, True]
+    assert not _is_repeated("Dạ.", ["dạ.", "dạ."])  # short replies repeat for real
+
+
+def test_quiet_cut_finds_the_pause() -> None:
+    rng = np.random.default_rng(0)
+    audio = rng.normal(0, 0.1, 16000 * 100).astype(np.float32)
+    audio[16000 * 80 : 16000 * 81] = 0.0
+    cut = _quiet_cut(audio, 16000 * 90)
+    assert 16000 * 80 <= cut <= 16000 * 81
+
+
+class _FakePipeline:
+    """Stands in for BatchedInferencePipeline: one segment per call covering the window."""
+
+    def __init__(self) -> None:
+        self.lengths: list[int] = []
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[list[Any], None]:
+        self.lengths.append(len(audio))
+        seg = SimpleNamespace(
+            start=0.0,
+            end=len(audio) / 16000,
+            text=" xin chào",
+            words=None,
+            avg_logprob=-0.1,
+            no_speech_prob=0.0,
+            compression_ratio=1.0,
+        )
+        return [seg], None
+
+
+def test_windows_offsets_and_progress(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    audio = rng.normal(0, 0.1, 16000 * 200).astype(np.float32)
+    audio[16000 * 75 : 16000 * 76] = 0.0  # the quiet moment where window 1 must end
+    path = media.write_audio(tmp_path / "long.wav", audio)
+    t = Transcriber(tmp_path)
+    fake = _FakePipeline()
+    t._model, t._pipeline = object(), fake
+    progress: list[float] = []
+    segs = list(t.transcribe(path, progress=progress.append, options=TranscribeOptions(window_s=90.0)))
+    assert len(segs) == 3
+    assert 75.0 <= segs[0].end <= 76.0
+    assert segs[1].start == segs[0].end and segs[2].start == segs[1].end
+    assert segs[-1].end == pytest.approx(200.0, abs=0.01)
+    assert max(fake.lengths) <= 16000 * 90
+    assert progress == sorted(progress) and progress[-1] == 1.0 and progress[0] == 0.0
+    # Resume after a crash: starts at start_s, times stay absolute.
+    resumed = list(t.transcribe(path, start_s=segs[0].end, options=TranscribeOptions(window_s=90.0)))
+    assert resumed[0].start == pytest.approx(segs[0].end, abs=0.01)
+    assert resumed[-1].end == pytest.approx(200.0, abs=0.01)
+
+
+@pytest.mark.slow
+def test_real_transcription_of_vietnamese(
+    transcriber: Transcriber, two_speaker_segments: list[Segment]
+) -> None:
+    segs = two_speaker_segments
+    assert segs, "no segment transcribed"
+    text = " ".join(s.text for s in segs).lower()
+    assert text == unicodedata.normalize("NFC", text)
+    # Whisper base on espeak-ng Vietnamese is rough; a few words must come through.
+    hits = [w for w in ("đồng", "hôm nay", "tình", "kinh tế", "thành phố", "du lịch", "năm") if w in text]
+    assert len(hits) >= 3, text
+    assert all(0 <= s.start < s.end <= 18.7 for s in segs)
+    assert all(s.words for s in segs)
+    assert [s.start for s in segs] == sorted(s.start for s in segs)
+
+
+@pytest.mark.slow
+def test_real_transcription_resume_and_progress(transcriber: Transcriber) -> None:
+    progress: list[float] = []
+    segs = list(
+        transcriber.transcribe(
+            TWO_SPEAKERS,
+            start_s=12.5,
+            progress=progress.append,
+            options=TranscribeOptions(vocabulary=("Lâm Đồng",), beam_size=2),
+        )
+    )
+    assert segs and all(s.start >= 12.5 for s in segs)
+    assert progress[0] == pytest.approx(12.5 / 18.62, abs=0.01) and progress[-1] == 1.0
+
+
+class _FakeModel:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.calls: list[dict[str, Any]] = []
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[list[Any], None]:
+        self.calls.append(kwargs)
+        seg = SimpleNamespace(
+            start=0.0,
+            end=len(audio) / 16000,
+            text=self.text,
+            words=None,
+            avg_logprob=-0.2,
+            no_speech_prob=0.0,
+            compression_ratio=1.2,
+        )
+        return [seg], None
+
+
+@pytest.mark.parametrize(
+    ("redecoded", "expected_text", "flag"),
+    [
+        (" thu ngân sách tăng", "thu ngân sách tăng", "repetition_redecoded"),
+        (" mơ mơ mơ mơ mơ mơ", "mơ", "repetition_repaired"),
+    ],
+)
+def test_loop_is_redecoded_then_collapsed(
+    tmp_path: Path, redecoded: str, expected_text: str, flag: str
+) -> None:
+    t = Transcriber(tmp_path)
+    t._model = _FakeModel(redecoded)
+    looping = Segment(10.0, 14.0, "thu ngân sách mơ mơ mơ mơ mơ mơ mơ mơ", compression_ratio=2.9)
+    fixed = t._repair(looping, np.zeros(16000 * 20, np.float32), 5.0, TranscribeOptions())
+    assert fixed.text == expected_text and flag in fixed.flags
+    call = t._model.calls[0]
+    assert call["temperature"] == [0.0, 0.3, 0.6] and call["no_repeat_ngram_size"] == 10
+    assert call["max_new_tokens"] == 16 + int(12 * 4.4)  # the 4 s segment and 0.2 s margins
+    collapsed = t._repair(
+        looping, np.zeros(16000 * 20, np.float32), 5.0, TranscribeOptions(redecode_loops=False)
+    )
+    assert collapsed.text == "thu ngân sách mơ" and collapsed.flags == ("repetition_repaired",)
+    assert len(t._model.calls) == 1  # collapse-only mode did not decode again
+    clean = Segment(0.0, 2.0, "kinh tế xã hội", compression_ratio=1.1)
+    assert t._repair(clean, np.zeros(16000 * 5, np.float32), 0.0, TranscribeOptions()) is clean
