@@ -42,6 +42,11 @@ def _services() -> Any:
     return Services.start(get_settings())
 
 
+def _table_console() -> Console:
+    """Tables on stdout; wide when piped so that names are not wrapped."""
+    return Console() if sys.stdout.isatty() else Console(width=240)
+
+
 def progress_bar() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -141,7 +146,7 @@ def keys_list() -> None:
             f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
             f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
         )
-    Console().print(table)
+    _table_console().print(table)
 
 
 @keys_app.command("revoke")
@@ -172,7 +177,7 @@ def models_list() -> None:
         for v in services.registry.versions(name):
             metrics = ", ".join(f"{k}={val:.4g}" for k, val in sorted(v.metrics.items())[:4])
             table.add_row(name, v.version, ",".join(v.aliases), f"{v.created_at:%Y-%m-%d %H:%M}", metrics)
-    Console().print(table)
+    _table_console().print(table)
 
 
 @models_app.command("promote")

@@ -67,3 +67,12 @@ def test_audit_log_records_writes_and_is_admin_only(client: Any, auth: Any) -> N
         assert entries[0]["action"] == "model.train" and entries[0]["actor"] == "test-analyst"
     assert client.get("/v1/audit", headers=auth("analyst")).status_code == 403
     _error(client.get("/v1/audit?limit=0", headers=auth("admin")), 422)
+
+
+def test_metrics_exposes_requests_queue_and_jobs(client: Any, auth: Any) -> None:
+    client.get("/health")
+    client.get("/v1/jobs/nope", headers=auth("viewer"))
+    text = client.get("/metrics", headers=auth("viewer")).text
+    assert 'ioc_http_requests_total{method="GET",route="/v1/jobs/{job_id}",status="404"} 1.0' in text
+    assert "ioc_http_request_seconds_bucket" in text
+    assert "ioc_queue_depth 0.0" in text

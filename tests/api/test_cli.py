@@ -1,0 +1,73 @@
+"""The `ioc` command line, run as a user would (subprocesses on a temporary data dir)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_settings, settings_env
+
+ROOT = Path(__file__).parents[2]
+
+
+def ioc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = settings_env(make_settings(tmp_path / "var"))
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    created = ioc(tmp_path, "keys", "create", "--role", "analyst", "--name", "Phòng Thống kê")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("ioc_") and " " not in key
+    listed = ioc(tmp_path, "keys", "list")
+    assert "Phòng Thống kê" in listed.stdout and key not in listed.stdout
+    prefix = key.split("_")[1]
+    assert ioc(tmp_path, "keys", "revoke", prefix).returncode == 0
+    bad = ioc(tmp_path, "keys", "create", "--role", "root", "--name", "x")
+    assert bad.returncode == 2 and "unknown role 'root'" in bad.stderr
+    assert ioc(tmp_path, "keys", "revoke", "nope").returncode == 2
+
+
+@pytest.mark.slow
+def test_forecast_csv_in_csv_out_with_plot(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["unique_id", "ds", "y"])
+        for uid, level in (("thu_ngan_sach", 100.0), ("xuat_khau", 50.0)):
+            for i in range(36):
+                w.writerow([uid, f"{2020 + i // 12}-{i % 12 + 1:02d}", level + i + (5 if i % 12 == 0 else 0)])
+    out = tmp_path / "out.csv"
+    r = ioc(tmp_path, "forecast", str(src), "--horizon", "6", "--level", "80", "--level", "95", "--output", str(out),
+            "--plot", "xuat_khau", "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["unique_id", "ds", "mean", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert len(rows) == 12 and rows[0]["ds"] == "2023-01"
+    assert (tmp_path / "out-xuat_khau.png").read_bytes()[:4] == b"\x89PNG"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unique_id,ds,y\na,2020-01,1\na,2020-01,2\n")
+    r = ioc(tmp_path, "forecast", str(bad), "--horizon", "3", "--output", str(tmp_path / "x.csv"))
+    assert r.returncode == 2 and "line 3" in r.stderr and "duplicate" in r.stderr
+
+
+@pytest.mark.slow
+def test_sentiment_csv(tmp_path: Path) -> None:
+    src = tmp_path / "comments.csv"
+    rows = ["id,noi_dung", "1,Đường sạt lở mà không ai sửa", "2,Dịch vụ công trực tuyến nhanh gọn tốt quá", "3,"]
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    r = ioc(tmp_path, "sentiment", str(src), "--text-column", "noi_dung", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [row["label"] for row in rows[:2]] == ["negative", "positive"]
+    assert rows[2]["label"] == "" and "row 4" in r.stderr
+    r = ioc(tmp_path, "sentiment", str(src), "--output", str(out))
+    assert r.returncode == 2 and "no column 'text'" in r.stderr
