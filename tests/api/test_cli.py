@@ -16,8 +16,9 @@ ROOT = Path(__file__).parents[2]
 
 def ioc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = settings_env(make_settings(tmp_path / "var"))
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow
@@ -45,8 +46,23 @@ def test_forecast_csv_in_csv_out_with_plot(tmp_path: Path) -> None:
             for i in range(36):
                 w.writerow([uid, f"{2020 + i // 12}-{i % 12 + 1:02d}", level + i + (5 if i % 12 == 0 else 0)])
     out = tmp_path / "out.csv"
-    r = ioc(tmp_path, "forecast", str(src), "--horizon", "6", "--level", "80", "--level", "95", "--output", str(out),
-            "--plot", "xuat_khau", "--jobs", "1")
+    r = ioc(
+        tmp_path,
+        "forecast",
+        str(src),
+        "--horizon",
+        "6",
+        "--level",
+        "80",
+        "--level",
+        "95",
+        "--output",
+        str(out),
+        "--plot",
+        "xuat_khau",
+        "--jobs",
+        "1",
+    )
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["unique_id", "ds", "mean", "lower_80", "upper_80", "lower_95", "upper_95"]

@@ -262,3 +262,32 @@ def test_stateless_forecasts(api: Any, auth: Any) -> None:
         {"series": [{"id": "a", "start": "2015-Q1", "values": ["x"]}]},
     ):
         assert api.post("/v1/forecasts", json=body | bad, headers=auth("viewer")).status_code == 422, bad
+
+
+@SQLITE_ONLY
+def test_training_a_pipeline_backtests_the_stored_indicators_and_registers_it(
+    api: Any, auth: Any, services: Any
+) -> None:
+    _define(api, auth, code="exports", frequency="M", kind="flow")
+    api.post("/v1/indicators/exports/observations", json={"observations": _monthly(60)}, headers=auth("analyst"))
+    r = api.post("/v1/models/forecasting/train", json={"params": {"combination": "mean"}}, headers=auth("analyst"))
+    assert r.status_code == 202, r.text
+    assert services.queue.run_next()
+    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["version"] == "2" and job["result"]["n_indicators"] == 1
+    assert 0 < job["result"]["metrics"]["smape"] < 20
+    version = next(
+        v
+        for m in api.get("/v1/models", headers=auth("viewer")).json()
+        if m["name"] == "forecasting"
+        for v in m["versions"]
+        if v["version"] == "2"
+    )
+    assert version["params"]["combination"] == "mean" and version["tags"]["data_fingerprint"]
+    assert {"smape", "coverage_80", "coverage_95"} <= set(version["metrics"])
+    # an unknown option fails the job with a message that names it
+    r = api.post("/v1/models/forecasting/train", json={"params": {"colour": "red"}}, headers=auth("analyst"))
+    services.queue.run_next()
+    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
+    assert job["status"] == "failed" and "colour" in job["error"]
