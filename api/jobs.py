@@ -85,20 +85,9 @@ class JobContext:
             raise JobLost(self.job_id)
         if time.monotonic() > self.deadline:
             raise JobTimeout(f"job {self.job_id} ran past its time limit")
-        with self.services.db.transaction() as s:
-            n = _rowcount(
-                s.execute(
-                    update(Job)
-                    .where(
-                        Job.id == self.job_id,
-                        Job.worker == self.worker,
-                        Job.attempts == self.attempt,
-                        Job.status == "running",
-                    )
-                    .values(heartbeat_at=utcnow(), **values)
-                )
-            )
-        if n != 1:
+        if not _update_owned(
+            self.services, self.job_id, self.worker, self.attempt, {"heartbeat_at": utcnow(), **values}
+        ):
             self.lost.set()
             raise JobLost(self.job_id)
 
@@ -121,6 +110,22 @@ class JobContext:
 def _rowcount(result: Any) -> int:
     """Rows matched by an UPDATE (the fences below depend on it)."""
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _update_owned(services: Services, job_id: str, worker: str | None, attempt: int, values: dict[str, Any]) -> bool:
+    """Update a running job only if ``worker`` still owns this ``attempt`` of it (the fence every write of a
+    running job goes through); False when another worker or the reaper took it."""
+    with services.db.transaction() as s:
+        return (
+            _rowcount(
+                s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.worker == worker, Job.attempts == attempt, Job.status == "running")
+                    .values(**values)
+                )
+            )
+            == 1
+        )
 
 
 def new_job_id() -> str:
@@ -267,15 +272,7 @@ def _finish(
         values.update(progress=1.0, result=result)
     elif trace:
         values["result"] = {"traceback": trace[-4000:]}
-    with services.db.transaction() as s:
-        n = _rowcount(
-            s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.worker == worker, Job.attempts == attempt, Job.status == "running")
-                .values(**values)
-            )
-        )
-    if n != 1:
+    if not _update_owned(services, job_id, worker, attempt, values):
         logger.warning("job %s finished on %s but was no longer ours; result discarded", job_id, worker)
 
 
@@ -283,23 +280,11 @@ def _heartbeat(ctx: JobContext, stop: threading.Event) -> None:
     interval = ctx.services.settings.jobs.heartbeat_interval_s
     while not stop.wait(interval):
         try:
-            with ctx.services.db.transaction() as s:
-                n = _rowcount(
-                    s.execute(
-                        update(Job)
-                        .where(
-                            Job.id == ctx.job_id,
-                            Job.worker == ctx.worker,
-                            Job.attempts == ctx.attempt,
-                            Job.status == "running",
-                        )
-                        .values(heartbeat_at=utcnow())
-                    )
-                )
+            owned = _update_owned(ctx.services, ctx.job_id, ctx.worker, ctx.attempt, {"heartbeat_at": utcnow()})
         except Exception:  # a database hiccup: try again at the next beat
             logger.warning("heartbeat of job %s failed", ctx.job_id, exc_info=True)
             continue
-        if n != 1:
+        if not owned:
             ctx.lost.set()
             return
 
@@ -317,23 +302,14 @@ def requeue_stale(services: Services) -> list[str]:
         )
     acted = []
     for job_id, attempts, max_attempts, worker in stale:
-        fence = (Job.id == job_id, Job.status == "running", Job.worker == worker, Job.attempts == attempts)
-        with services.db.transaction() as s:
-            if attempts >= max_attempts:
-                n = _rowcount(
-                    s.execute(
-                        update(Job)
-                        .where(*fence)
-                        .values(
-                            status="failed",
-                            finished_at=utcnow(),
-                            error=f"worker lost {attempts} time(s); giving up after {max_attempts} attempts",
-                        )
-                    )
-                )
-            else:
-                n = _rowcount(s.execute(update(Job).where(*fence).values(status="queued", worker=None)))
-        if n == 1:
+        if attempts >= max_attempts:
+            error = f"worker lost {attempts} time(s); giving up after {max_attempts} attempts"
+            took = _update_owned(
+                services, job_id, worker, attempts, {"status": "failed", "finished_at": utcnow(), "error": error}
+            )
+        else:
+            took = _update_owned(services, job_id, worker, attempts, {"status": "queued", "worker": None})
+        if took:
             acted.append(job_id)
             if attempts < max_attempts:
                 logger.warning("job %s: worker %s went silent; re-enqueued (attempt %d)", job_id, worker, attempts)
@@ -348,20 +324,13 @@ def hand_back_running(services: Services) -> list[str]:
     handed = []
     for ctx in RUNNING.snapshot():
         ctx.lost.set()
-        with services.db.transaction() as s:
-            n = _rowcount(
-                s.execute(
-                    update(Job)
-                    .where(
-                        Job.id == ctx.job_id,
-                        Job.worker == ctx.worker,
-                        Job.attempts == ctx.attempt,
-                        Job.status == "running",
-                    )
-                    .values(status="queued", worker=None, attempts=Job.attempts - 1)
-                )
-            )
-        if n == 1:
+        if _update_owned(
+            services,
+            ctx.job_id,
+            ctx.worker,
+            ctx.attempt,
+            {"status": "queued", "worker": None, "attempts": Job.attempts - 1},
+        ):
             services.queue.enqueue(ctx.job_id)
             handed.append(ctx.job_id)
             logger.info("job %s handed back to the queue on shutdown", ctx.job_id)

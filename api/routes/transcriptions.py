@@ -96,15 +96,18 @@ def _visible(session: Session, who: Principal, tid: str) -> Transcription:
     return row
 
 
+def _segments(session: Session, tid: str) -> list[TranscriptSegment]:
+    stmt = select(TranscriptSegment).where(TranscriptSegment.transcription_id == tid)
+    return list(session.scalars(stmt.order_by(TranscriptSegment.idx)))
+
+
 def _job(session: Session, row: Transcription) -> Job | None:
     return session.get(Job, row.job_id) if row.job_id else None
 
 
 def _out(session: Session, row: Transcription) -> TranscriptionOut:
     job = _job(session, row)
-    segs = session.scalars(
-        select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id).order_by(TranscriptSegment.idx)
-    ).all()
+    segs = _segments(session, row.id)
     text = row.text or " ".join(s.text for s in segs)
     speakers = list(dict.fromkeys(s.speaker for s in segs if s.speaker))
     return TranscriptionOut(
@@ -291,9 +294,7 @@ def export_transcription(
     from speech import MEDIA_TYPES, Segment, Transcript, export
 
     row = _visible(session, who, transcription_id)
-    segs = session.scalars(
-        select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id).order_by(TranscriptSegment.idx)
-    ).all()
+    segs = _segments(session, row.id)
     if not segs:
         raise Conflict("nothing has been transcribed yet; try again when the job has progressed")
     transcript = Transcript(
