@@ -8,7 +8,8 @@ Reports, for :class:`social_listening.SentimentClassifier` (word + char n-grams,
   VLSP 2016 and AIVIVN 2019 derived 80/20 splits; UIT-ViHSD has only negatives and cannot be trained
   alone);
 - ``combined``: trained on every public corpus (VLSP included: research use) + seed ``train``;
-  tested on every test split and on the seed ``eval`` split (also without diacritics and in teencode);
+  tested on every test split, on the seed ``eval`` split (also without diacritics and in teencode) and on
+  the seed ``challenge`` split (short minimal pairs: same topic, different sentiment; evaluation only);
 - ``shipped``: the shipped default (``models/shipped/sentiment/model.skops``) on the same sets, if present;
 - ``cross_domain``: for each corpus, trained on all the others + seed ``train``, tested on that corpus's
   test split (for UIT-ViHSD, negatives only, macro-F1 equals the negative F1 = recall-driven);
@@ -97,10 +98,14 @@ def fit(
 
 
 def evaluate_all(
-    model: Any, data_dir: Path, seed_eval: tuple[Sequence[str], Sequence[str]]
+    model: Any,
+    data_dir: Path,
+    seed_eval: tuple[Sequence[str], Sequence[str]],
+    challenge: tuple[Sequence[str], Sequence[str]] = ((), ()),
 ) -> dict[str, float]:
     out: dict[str, float] = {}
     out.update(evaluate(model, seed_eval[0], seed_eval[1], "seed_eval"))
+    out.update(evaluate(model, challenge[0], challenge[1], "seed_challenge"))
     out.update(variant_metrics(model, seed_eval[0], seed_eval[1], "seed_eval"))
     for name in CORPORA:
         c = load_corpus(data_dir, name, TEST_SPLIT[name])
@@ -142,6 +147,7 @@ def markdown(report: dict[str, Any]) -> str:
         ("seed_eval_nodiacritics", "seed eval, no diacritics"),
         ("seed_eval_teencode", "seed eval, teencode"),
         ("seed_eval_teencode_nodiacritics", "seed eval, teencode + no diacritics"),
+        ("seed_challenge", "seed challenge (minimal pairs, evaluation only)"),
     ]
     sets += [(f"{_key(n)}_test", f"{n} test") for n in CORPORA]
     in_domain = {k: v for r in report["in_domain"].values() for k, v in r.items()}
@@ -199,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = load_seed()
     tr, ev = seed.subset("train"), seed.subset("eval")
     seed_train, seed_eval = (tr.texts, tr.labels), (ev.texts, ev.labels)
+    ch = seed.subset("challenge")
+    challenge = (ch.texts, ch.labels)
     report: dict[str, Any] = {
         "params": params,
         "center_weight": args.center_weight,
@@ -216,15 +224,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     combined = fit(list(CORPORA), args.data_dir, seed_train, args.center_weight, params)
-    report["combined"] = evaluate_all(combined, args.data_dir, seed_eval)
-    timed, warmup = throughput_texts(args.data_dir, seed.texts)
+    report["combined"] = evaluate_all(combined, args.data_dir, seed_eval, challenge)
+    timed, warmup = throughput_texts(args.data_dir, seed.subset("train").texts + seed.subset("eval").texts)
     report["throughput_texts_per_s"], report["throughput_texts_per_cpu_s"] = measure_throughput(
         combined, timed, warmup
     )
     report["throughput_n"] = len(timed)
 
     if args.shipped.is_file():
-        report["shipped"] = evaluate_all(SentimentClassifier.load(args.shipped), args.data_dir, seed_eval)
+        report["shipped"] = evaluate_all(
+            SentimentClassifier.load(args.shipped), args.data_dir, seed_eval, challenge
+        )
 
     if not args.skip_cross_domain:
         for name in CORPORA:

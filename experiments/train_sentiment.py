@@ -5,7 +5,8 @@
 Trains :class:`social_listening.SentimentClassifier` on the public corpora that may be used for the shipped
 model (UIT-VSFC, UIT-VSMEC, UIT-ViHSD negatives down-weighted, AIVIVN 2019; **not** VLSP 2016, whose terms
 forbid shipping models trained on it) plus the ``train`` part of the seed set (weighted up), evaluates on the
-seed set's ``eval`` part (also with its texts stripped of diacritics and rewritten in teencode) and on every
+seed set's ``eval`` part (also with its texts stripped of diacritics and rewritten in teencode), on its
+``challenge`` part (short minimal pairs) and on every
 public test set (VLSP 2016 on all of it), measures single-process throughput, and writes:
 
 - ``<output>/model.skops``: the model (skops, trusted types listed in the library; no pickle);
@@ -50,6 +51,10 @@ from social_listening.training import (  # noqa: E402
 logger = logging.getLogger("experiments.train_sentiment")
 
 REPO = Path(__file__).resolve().parents[1]
+
+# C=2 rather than the classifier's default 8: with 8 the model memorised rare topic n-grams of the seed
+# notices ("hội hoa" -> neutral); measured in experiments/results/sentiment_topic_audit.md.
+SHIPPED_C = float(TrainingOptions().classifier_params["C"])
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data" / "sentiment"
 
 # Standard word -> teencode rewrites used to build the teencode variant of the evaluation texts
@@ -164,6 +169,7 @@ def write_card(path: Path, metrics: dict[str, float], info: dict[str, Any]) -> N
         ("seed_eval_nodiacritics", "same texts, diacritics stripped"),
         ("seed_eval_teencode", "same texts, rewritten in teencode"),
         ("seed_eval_teencode_nodiacritics", "same texts, teencode and no diacritics"),
+        ("seed_challenge", "seed set, challenge split (short minimal pairs: same topic, other sentiment; never trained on)"),
         ("uit_vsfc_test", "UIT-VSFC test (student feedback)"),
         ("uit_vsmec_test", "UIT-VSMEC test (Facebook emotions, mapped)"),
         ("aivivn_2019_sa_test", "AIVIVN 2019, derived 20% test (2 classes)"),
@@ -190,7 +196,7 @@ matters. Registered as version 1 of the `sentiment` model at first start; retrai
 - Input: raw text. Every text goes through `social_listening.normalize` (NFC, tone-mark placement, lowercase,
   repeated letters, teencode/English dictionary, emoji -> sentiment tokens, URL/mention/phone masking).
 - Features: hashed word {info["params"]["word_ngrams"]}-grams and character {info["params"]["char_ngrams"]}-grams inside word boundaries ({info["params"]["n_features"]} dims each), sublinear TF-IDF,
-  L2 per block; multinomial logistic regression (C={info["params"]["C"]}, balanced class weights); trained also on a
+  L2 per block; multinomial logistic regression (C={info["params"]["C"]}, class weights balanced {"within each source" if info["balance_per_source"] else "over the whole mixture"}); trained also on a
   diacritics-stripped copy of every text; probabilities temperature-scaled (T={info["temperature"]:.3f}) on a
   10% held-out slice, then refit on all. Weights stored as float32.
 - Output: probabilities over (negative, neutral, positive), summing to 1.
@@ -222,9 +228,15 @@ included ({int(metrics["throughput_n"])} distinct comments).
 ## Intended use and limits
 - For counting and trending sentiment of public comments and for picking posts for analysts to review. Not for
   decisions about individual people.
-- The seed set is small ({int(metrics["n_center_train"]) + int(metrics["n_center_eval"])} comments) and was written by the
+- The seed set is small ({int(metrics["n_center_train"]) + int(metrics["n_center_eval"])} train and eval comments, plus {int(metrics.get("seed_challenge_n", 0))} in the challenge split) and was written by the
   project team, not collected from real users: the seed `eval` score is a proxy. Retrain with the center's own
   labels (`train_sentiment(..., center=(texts, labels))`) as soon as analysts have labelled real posts.
+- The seed `challenge` split (short minimal pairs: the same topic praised, criticised and asked about) checks
+  that topic words ("lễ hội hoa", "công an", "bệnh viện") do not carry the label. It was written by the same
+  writer (an AI assistant) and in the same session as the last 171 train comments, on the same topics: it is
+  an optimistic proxy, not real data.
+- Public corpora bring their own topic confounds: in UIT-VSFC "quá" is mostly negative and "thư viện phục vụ"
+  complaints make "viện phục vụ" negative, so "Bệnh viện phục vụ tốt quá" still comes out negative (0.53 vs 0.46 positive).
 - Sarcasm, mixed comments and notices reporting bad news (labelled neutral) remain the usual errors.
 
 ## Terms of the data
@@ -250,7 +262,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="public corpora to train on (default: all but VLSP 2016, which must not be shipped)",
     )
     p.add_argument("--center-weight", type=float, default=TrainingOptions().center_weight)
-    p.add_argument("--C", type=float, default=SentimentClassifier().C)
+    p.add_argument(
+        "--C",
+        type=float,
+        default=SHIPPED_C,
+        help="inverse regularisation (default %(default)s: less memorisation of rare topic n-grams than 8)",
+    )
+    p.add_argument(
+        "--balance-per-source",
+        action="store_true",
+        help="balance classes within each source instead of over the whole mixture",
+    )
     p.add_argument("--mlflow-uri", default=None)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -263,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_corpora=tuple(args.corpora),
         center_weight=args.center_weight,
         eval_prefix="seed_eval",
+        balance_per_source=args.balance_per_source,
         classifier_params={"C": args.C},
     )
     t0 = time.perf_counter()
@@ -271,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     metrics["train_seconds"] = time.perf_counter() - t0
     metrics.update(variant_metrics(classifier, held.texts, held.labels, "seed_eval"))
+    challenge = seed.subset("challenge")
+    metrics.update(evaluate(classifier, challenge.texts, challenge.labels, "seed_challenge"))
     timed, warmup = throughput_texts(args.data_dir, seed.texts)
     metrics["throughput_texts_per_s"], metrics["throughput_texts_per_cpu_s"] = measure_throughput(
         classifier, timed, warmup
@@ -292,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train_corpora": list(args.corpora),
         "corpus_weights": dict(DEFAULT_CORPUS_WEIGHTS),
         "center_weight": args.center_weight,
+        "balance_per_source": args.balance_per_source,
         "fingerprint": fingerprint(files),
         "code_version": code_version(),
         "size_mb": model_path.stat().st_size / 1e6,

@@ -154,6 +154,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         texts: Sequence[str],
         labels: Sequence[str],
         sample_weight: Sequence[float] | NDArray[np.floating[Any]] | None = None,
+        groups: Sequence[str] | None = None,
     ) -> SentimentClassifier:
         """Fit on raw texts and labels from :data:`LABELS`.
 
@@ -161,6 +162,11 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             texts: raw comments, shape (n,).
             labels: "negative" / "neutral" / "positive", shape (n,).
             sample_weight: non-negative weight per text, shape (n,); default 1.
+            groups: source of each text (corpus name, "center"), shape (n,). With
+                ``class_weight="balanced"`` the classes are balanced *within* each group (each group keeps
+                its total weight) instead of over the whole mixture, so that a class that is rare in the
+                public corpora (neutral) does not inflate the weight of one source's texts of that class
+                (and with them that source's topic words).
 
         Returns:
             self
@@ -181,6 +187,16 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise SocialListeningError(
                 f"expected at least two classes with weight > 0. Got: {sorted(present)}"
             )
+        w_fit = w
+        if groups is not None:
+            groups = list(groups)
+            if len(groups) != len(texts):
+                raise SocialListeningError(
+                    f"expected one group per text. Got: {len(groups)} groups, {len(texts)} texts"
+                )
+            if self.class_weight == "balanced":
+                w_fit = _balance_within_groups(y, w, groups)
+        balance_all = groups is None
         normalized = [normalize(t) for t in texts]
         temperature = 1.0
         if self.calibrate and len(texts) >= 50:
@@ -188,12 +204,15 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             held = rng.random(len(texts)) < self.calibration_fraction
             if held.any() and (~held).any():
                 coef, intercept, idf = self._fit_linear(
-                    [t for t, h in zip(normalized, held, strict=True) if not h], y[~held], w[~held]
+                    [t for t, h in zip(normalized, held, strict=True) if not h],
+                    y[~held],
+                    w_fit[~held],
+                    balance_all,
                 )
                 held_texts = [t for t, h in zip(normalized, held, strict=True) if h]
                 logits = self._logits(held_texts, coef, intercept, idf)
                 temperature = _fit_temperature(logits, y[held], w[held])
-        self.coef_, self.intercept_, self.idf_ = self._fit_linear(normalized, y, w)
+        self.coef_, self.intercept_, self.idf_ = self._fit_linear(normalized, y, w_fit, balance_all)
         self.temperature_ = float(temperature)
         self.classes_ = np.array(LABELS)
         self.n_train_texts_ = len(texts)
@@ -201,7 +220,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def _fit_linear(
-        self, normalized: list[str], y: NDArray[np.int64], w: NDArray[np.float64]
+        self, normalized: list[str], y: NDArray[np.int64], w: NDArray[np.float64], balance: bool = True
     ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
         if self.diacritics_free_copies:
             stripped = [strip_diacritics(t) for t in normalized]
@@ -213,13 +232,13 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         idf = self._idf(blocks, w)
         x = self._weigh(blocks, idf)
         weights = w.copy()
-        if self.class_weight == "balanced":
+        if self.class_weight == "balanced" and balance:
             totals = np.bincount(y, weights=w, minlength=len(LABELS))
             present = totals > 0
             factors = np.zeros(len(LABELS))
             factors[present] = totals[present].sum() / (present.sum() * totals[present])
             weights = w * factors[y]
-        elif self.class_weight is not None:
+        elif self.class_weight not in (None, "balanced"):
             raise SocialListeningError(
                 f"class_weight: expected 'balanced' or None. Got: {self.class_weight!r}"
             )
@@ -330,6 +349,24 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 def _pair(value: Sequence[int]) -> tuple[int, int]:
     lo, hi = value
     return int(lo), int(hi)
+
+
+def _balance_within_groups(
+    y: NDArray[np.int64], w: NDArray[np.float64], groups: Sequence[str]
+) -> NDArray[np.float64]:
+    """Weights with the classes of each group at equal total weight, each group keeping its total."""
+    out = w.copy()
+    g = np.asarray(groups, dtype=object)
+    for group in dict.fromkeys(groups):
+        mask = g == group
+        totals = np.bincount(y[mask], weights=w[mask], minlength=len(LABELS))
+        present = totals > 0
+        if present.sum() < 2:
+            continue
+        factors = np.zeros(len(LABELS))
+        factors[present] = totals[present].sum() / (present.sum() * totals[present])
+        out[mask] = w[mask] * factors[y[mask]]
+    return out
 
 
 def _softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.float32]:

@@ -136,7 +136,8 @@ def load_corpus(data_dir: str | Path, name: str, split: str = "train") -> Corpus
 class SeedSet:
     """The project's hand-written seed comments (see ``data/seed/DATASHEET.md``).
 
-    All tuples are parallel, one entry per comment; ``split`` is ``train`` or ``eval``.
+    All tuples are parallel, one entry per comment; ``split`` is ``train``, ``eval`` (evaluation only) or
+    ``challenge`` (a harder evaluation-only check of short minimal pairs: same topic, different sentiment).
     """
 
     texts: tuple[str, ...]
@@ -149,7 +150,7 @@ class SeedSet:
         return len(self.texts)
 
     def subset(self, split: str) -> SeedSet:
-        """Only the rows of ``split`` (``train`` or ``eval``)."""
+        """Only the rows of ``split`` (one of :data:`SEED_SPLITS`)."""
         keep = [i for i, s in enumerate(self.splits) if s == split]
         return SeedSet(
             *(
@@ -157,6 +158,10 @@ class SeedSet:
                 for col in (self.texts, self.labels, self.topics, self.styles, self.splits)
             )
         )
+
+
+SEED_SPLITS: tuple[str, ...] = ("train", "eval", "challenge")
+"""Splits of the seed set: only ``train`` may be trained on."""
 
 
 def load_seed(path: str | Path | None = None) -> SeedSet:
@@ -181,7 +186,7 @@ def load_seed(path: str | Path | None = None) -> SeedSet:
         missing = [k for k in cols if row.get(k) is None]
         if missing:
             raise CorpusError(f"seed row {i}: expected columns {list(cols)}. Missing: {missing}")
-        if row["label"] not in _VALID or row["split"] not in {"train", "eval"}:
+        if row["label"] not in _VALID or row["split"] not in SEED_SPLITS:
             raise CorpusError(f"seed row {i}: bad label/split. Got: {row['label']!r}/{row['split']!r}")
         for k in cols:
             cols[k].append(unicodedata.normalize("NFC", row[k].strip()))

@@ -65,22 +65,28 @@ class TrainingOptions:
         train_corpora: public corpora whose training split is used.
         eval_corpora: public corpora evaluated on their test split (VLSP on ``all`` when not trained on).
         corpus_weights: sample weight of each public corpus's texts.
-        center_weight: sample weight of each center-labelled text.
+        center_weight: sample weight of each center-labelled text (16: with 8 the seed set's praise could
+            not outweigh public-corpus confounds such as UIT-VSFC's negative "quá").
         eval_fraction: share of the center labels held back for evaluation when ``center_eval`` is not
             given (stratified by label; 0 disables).
         eval_prefix: metric name prefix of the center evaluation.
         random_state: seed of the held-back split.
-        classifier_params: keyword arguments of :class:`SentimentClassifier`.
+        balance_per_source: balance the classes within each source (each public corpus, the center's
+            labels) instead of over the whole mixture (see :meth:`SentimentClassifier.fit` ``groups``).
+        classifier_params: keyword arguments of :class:`SentimentClassifier` (default ``C=2``: stronger
+            regularisation than the classifier's 8, so rare topic n-grams carry less weight; see
+            ``experiments/results/sentiment_topic_audit.md``).
     """
 
     train_corpora: tuple[str, ...] = SHIPPABLE_CORPORA
     eval_corpora: tuple[str, ...] = CORPORA
     corpus_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CORPUS_WEIGHTS))
-    center_weight: float = 8.0
+    center_weight: float = 16.0
     eval_fraction: float = 0.25
     eval_prefix: str = "center_eval"
     random_state: int = 0
-    classifier_params: Mapping[str, Any] = field(default_factory=dict)
+    balance_per_source: bool = False
+    classifier_params: Mapping[str, Any] = field(default_factory=lambda: {"C": 2.0})
 
 
 class TrainingResult(NamedTuple):
@@ -194,6 +200,7 @@ def train_sentiment(
     texts: list[str] = list(c_texts)
     labels: list[str] = list(c_labels)
     weights: list[float] = [options.center_weight] * len(c_texts)
+    groups: list[str] = ["center"] * len(c_texts)
     metrics: dict[str, float] = {}
     if public_dir is not None:
         for name in options.train_corpora:
@@ -203,13 +210,19 @@ def train_sentiment(
             texts.extend(corpus.texts)
             labels.extend(corpus.labels)
             weights.extend([w] * len(corpus))
+            groups.extend([name] * len(corpus))
             metrics[f"n_train_{name.replace('-', '_')}"] = float(len(corpus))
     if not texts:
         raise SocialListeningError("expected training data. Got: no public corpora and no center labels")
 
     classifier = SentimentClassifier(**dict(options.classifier_params))
     logger.info("training on %d texts (%d from the center)", len(texts), len(c_texts))
-    classifier.fit(texts, labels, sample_weight=np.asarray(weights))
+    classifier.fit(
+        texts,
+        labels,
+        sample_weight=np.asarray(weights),
+        groups=groups if options.balance_per_source else None,
+    )
 
     metrics.update(
         {

@@ -70,7 +70,8 @@ def center_labels(services: Services) -> tuple[list[str], list[str]]:
 def train_sentiment_model(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Train on the public corpora (when present) + seed set + the center's labels; evaluate; register.
 
-    ``params``: ``center_weight`` (default 8), ``use_public`` (default true).
+    ``params``: ``center_weight`` (default: :class:`social_listening.TrainingOptions`'s), ``use_public`` (default
+    true).
     """
     from social_listening import TrainingOptions, train_sentiment
     from social_listening.corpora import load_seed
@@ -83,7 +84,10 @@ def train_sentiment_model(ctx: JobContext, params: dict[str, Any]) -> dict[str, 
     center_y = list(seed_train.labels) + labels
     public_dir = services.settings.resolved_public_sentiment_dir
     use_public = bool(params.get("use_public", True)) and public_dir.is_dir()
-    options = TrainingOptions(center_weight=float(params.get("center_weight", 8.0)), eval_fraction=0.0)
+    defaults = TrainingOptions()
+    options = TrainingOptions(
+        center_weight=float(params.get("center_weight", defaults.center_weight)), eval_fraction=0.0
+    )
     ctx.progress(0.05, f"training on {len(center_texts)} center labels" + (" + public corpora" if use_public else ""))
     classifier, metrics = train_sentiment(
         public_dir if use_public else None,

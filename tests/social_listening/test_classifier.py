@@ -146,3 +146,27 @@ def test_shipped_default_loads_small_and_scores_the_seed_eval() -> None:
     clf = SentimentClassifier.load(SHIPPED)
     held = load_seed().subset("eval")
     assert f1_score(held.labels, clf.predict(held.texts), average="macro") >= 0.70
+
+
+def test_balance_within_groups_keeps_group_totals_and_equalises_classes() -> None:
+    from social_listening.classifier import _balance_within_groups
+
+    y = np.array([0, 0, 0, 1, 2, 2, 0, 0])  # group a: 3 neg, 1 neu, 2 pos; group b: 2 neg only
+    w = np.array([1.0, 1, 1, 1, 1, 1, 0.5, 0.5])
+    groups = ["a"] * 6 + ["b"] * 2
+    out = _balance_within_groups(y, w, groups)
+    a = np.arange(6)
+    assert out[a].sum() == pytest.approx(6.0)
+    per_class = [out[a][y[a] == c].sum() for c in range(3)]
+    assert per_class == pytest.approx([2.0, 2.0, 2.0])
+    np.testing.assert_allclose(out[6:], [0.5, 0.5])  # one class: left as it is
+
+
+def test_fit_with_groups_and_bad_groups() -> None:
+    texts = ["tốt quá", "dở tệ", "thông báo lịch họp", "rất hài lòng", "chán quá", "mấy giờ mở cửa?"] * 3
+    labels = ["positive", "negative", "neutral", "positive", "negative", "neutral"] * 3
+    groups = ["center"] * 6 + ["public"] * 12
+    clf = SentimentClassifier(**SMALL, calibrate=False).fit(texts, labels, groups=groups)
+    assert list(clf.predict(["tốt quá", "dở tệ"])) == ["positive", "negative"]
+    with pytest.raises(SocialListeningError, match="one group per text"):
+        SentimentClassifier(**SMALL).fit(texts, labels, groups=groups[:3])

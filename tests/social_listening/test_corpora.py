@@ -75,8 +75,12 @@ def test_packaged_seed_set() -> None:
     assert set(seed.labels) == {"negative", "neutral", "positive"}
     assert len(set(seed.texts)) == len(seed.texts)
     held = seed.subset("eval")
-    assert len(held) / len(seed) >= 0.25
+    assert len(held) / (len(held) + len(seed.subset("train"))) >= 0.25
     assert set(held.topics) == set(seed.topics)  # every topic evaluated
+    challenge = seed.subset("challenge")
+    assert len(challenge) >= 150 and set(challenge.topics) == set(seed.topics)
+    assert set(challenge.splits) == {"challenge"}
+    assert not set(challenge.texts) & set(seed.subset("train").texts)
     counts = Counter(seed.labels)
     assert min(counts.values()) / max(counts.values()) > 0.6  # balanced-ish
 
