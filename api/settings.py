@@ -41,7 +41,7 @@ class SpeechSettings(BaseModel):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
     language: str = "vi"
-    batch_size: int = Field(8, ge=1, le=64)
+    batch_size: int = Field(4, ge=1, le=64, description="chunks decoded together (memory grows with it)")
     cpu_threads: int = Field(0, ge=0, description="0 = all cores")
     max_duration_s: float = Field(4 * 3600.0, gt=0, description="longest recording accepted, seconds")
     max_upload_bytes: int = Field(2 * 1024**3, gt=0, description="largest upload accepted, bytes")

@@ -42,8 +42,7 @@ def test_bad_audio_fails_before_model(tmp_path: Path) -> None:
 
 def test_collapse_keeps_words_in_step() -> None:
     words = tuple(
-        Word(i, i + 0.5, f" {w}")
-        for i, w in enumerate(["kinh", "tế", "tình", "tình", "tình", "tình", "tình", "hình"])
+        Word(i, i + 0.5, f" {w}") for i, w in enumerate(["kinh", "tế", "tình", "tình", "tình", "tình", "tình", "hình"])
     )
     seg = Segment(0, 8, "kinh tế tình tình tình tình tình hình", words=words)
     fixed = _collapse(seg)
@@ -110,9 +109,7 @@ def test_windows_offsets_and_progress(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_real_transcription_of_vietnamese(
-    transcriber: Transcriber, two_speaker_segments: list[Segment]
-) -> None:
+def test_real_transcription_of_vietnamese(transcriber: Transcriber, two_speaker_segments: list[Segment]) -> None:
     segs = two_speaker_segments
     assert segs, "no segment transcribed"
     text = " ".join(s.text for s in segs).lower()
@@ -140,23 +137,29 @@ def test_real_transcription_resume_and_progress(transcriber: Transcriber) -> Non
     assert progress[0] == pytest.approx(12.5 / 18.62, abs=0.01) and progress[-1] == 1.0
 
 
-class _FakeModel:
+class _FakeRedecoder:
+    """Stands in for the re-decoding BatchedInferencePipeline: one segment per clip."""
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.calls: list[dict[str, Any]] = []
 
     def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[list[Any], None]:
         self.calls.append(kwargs)
-        seg = SimpleNamespace(
-            start=0.0,
-            end=len(audio) / 16000,
-            text=self.text,
-            words=None,
-            avg_logprob=-0.2,
-            no_speech_prob=0.0,
-            compression_ratio=1.2,
-        )
-        return [seg], None
+        segs = [
+            SimpleNamespace(
+                seek=int(int(c["start"] * 16000) / 16000 * 100),
+                start=c["start"],
+                end=c["end"],
+                text=self.text,
+                words=None,
+                avg_logprob=-0.2,
+                no_speech_prob=0.0,
+                compression_ratio=1.2,
+            )
+            for c in reversed(kwargs["clip_timestamps"])  # order must not matter
+        ]
+        return segs, None
 
 
 @pytest.mark.parametrize(
@@ -166,21 +169,93 @@ class _FakeModel:
         (" mơ mơ mơ mơ mơ mơ", "mơ", "repetition_repaired"),
     ],
 )
-def test_loop_is_redecoded_then_collapsed(
+def test_loops_are_redecoded_in_one_batch_then_collapsed(
     tmp_path: Path, redecoded: str, expected_text: str, flag: str
 ) -> None:
     t = Transcriber(tmp_path)
-    t._model = _FakeModel(redecoded)
+    t._redecoder = _FakeRedecoder(redecoded)
     looping = Segment(10.0, 14.0, "thu ngân sách mơ mơ mơ mơ mơ mơ mơ mơ", compression_ratio=2.9)
-    fixed = t._repair(looping, np.zeros(16000 * 20, np.float32), 5.0, TranscribeOptions())
-    assert fixed.text == expected_text and flag in fixed.flags
-    call = t._model.calls[0]
-    assert call["temperature"] == [0.0, 0.3, 0.6] and call["no_repeat_ngram_size"] == 10
-    assert call["max_new_tokens"] == 16 + int(12 * 4.4)  # the 4 s segment and 0.2 s margins
-    collapsed = t._repair(
-        looping, np.zeros(16000 * 20, np.float32), 5.0, TranscribeOptions(redecode_loops=False)
+    clean = Segment(14.0, 16.0, "kinh tế xã hội", compression_ratio=1.1)
+    looping2 = Segment(16.0, 18.0, "dân dân dân dân dân", compression_ratio=1.5)
+    audio = np.zeros(16000 * 20, np.float32)
+    fixed = t._repair([looping, clean, looping2], audio, 5.0, TranscribeOptions(), "vi")
+    assert fixed[0].text == expected_text and flag in fixed[0].flags
+    assert fixed[1] is clean
+    assert flag in fixed[2].flags
+    assert len(t._redecoder.calls) == 1  # both looping spans in one batched call
+    call = t._redecoder.calls[0]
+    assert call["beam_size"] == 1 and call["temperature"] == 0.0 and call["no_repeat_ngram_size"] == 10
+    assert call["batch_size"] == 2 and call["language"] == "vi"
+    assert call["max_new_tokens"] == 16 + int(12 * 4.4)  # the longest span, 4 s with 0.2 s margins
+    assert call["clip_timestamps"][0] == {"start": 4.8, "end": 9.2}  # the span only, window times
+    collapsed = t._repair([looping], audio, 5.0, TranscribeOptions(redecode_loops=False))
+    assert collapsed[0].text == "thu ngân sách mơ" and collapsed[0].flags == ("repetition_repaired",)
+    assert len(t._redecoder.calls) == 1  # collapse-only mode did not decode again
+    assert t._repair([clean], audio, 0.0, TranscribeOptions()) == [clean]
+
+
+def test_window_keeps_order_and_batches_the_redecoding(tmp_path: Path) -> None:
+    from speech.transcriber import _Progress
+
+    texts = [
+        "mở đầu cuộc họp",
+        "tình tình tình tình tình tình",
+        "kinh tế xã hội",
+        "dân dân dân dân dân",
+        "phát triển du lịch",
+        "mơ mơ mơ mơ mơ",
+        "kết luận",
+    ]
+    first = [
+        SimpleNamespace(
+            start=2.0 * i,
+            end=2.0 * i + 2,
+            text=f" {x}",
+            words=None,
+            avg_logprob=-0.3,
+            no_speech_prob=0.0,
+            compression_ratio=1.2,
+        )
+        for i, x in enumerate(texts)
+    ]
+    t = Transcriber(tmp_path)
+    t._pipeline = SimpleNamespace(transcribe=lambda audio, **kw: (iter(first), SimpleNamespace(language="vi")))
+    t._redecoder = _FakeRedecoder(" sửa lại")
+    done: list[float] = []
+    segs = list(
+        t._window(
+            np.zeros(16000 * 15, np.float32), 100.0, TranscribeOptions(batch_size=2), _Progress(done.append, 200.0), []
+        )
     )
-    assert collapsed.text == "thu ngân sách mơ" and collapsed.flags == ("repetition_repaired",)
-    assert len(t._model.calls) == 1  # collapse-only mode did not decode again
-    clean = Segment(0.0, 2.0, "kinh tế xã hội", compression_ratio=1.1)
-    assert t._repair(clean, np.zeros(16000 * 5, np.float32), 0.0, TranscribeOptions()) is clean
+    assert [s.start for s in segs] == [100.0 + 2 * i for i in range(7)]
+    assert [s.text for s in segs] == [
+        "mở đầu cuộc họp",
+        "sửa lại",
+        "kinh tế xã hội",
+        "sửa lại",
+        "phát triển du lịch",
+        "sửa lại",
+        "kết luận",
+    ]
+    assert [c["batch_size"] for c in t._redecoder.calls] == [2, 1]  # batches of batch_size looping spans
+    assert done == sorted(done)
+
+
+def test_prefix_before_loop_keeps_the_words_before_it() -> None:
+    from speech.transcriber import _prefix_before_loop
+
+    vocab = {1: " kinh", 2: " t", 3: "ế", 4: " tình", 5: ".", 50000: ""}  # 50000: a timestamp token
+    tok = SimpleNamespace(decode=lambda ids: "".join(vocab[i] for i in ids))
+    tokens = [50000, 1, 2, 3, 4, 4, 4, 4, 4, 5]
+    assert _prefix_before_loop(tok, tokens) == [50000, 1, 2, 3]
+    assert _prefix_before_loop(tok, [4, 4, 4, 4, 4]) == []
+    assert _prefix_before_loop(tok, [1, 2, 3, 5]) == []
+
+
+@pytest.mark.slow
+def test_first_pass_token_cap_leaves_room_for_a_long_prompt(transcriber: Transcriber) -> None:
+    # ~220 prompt tokens (faster-whisper keeps at most 223): a per-chunk token cap added blindly
+    # to them would pass Whisper's 448-token limit and faster-whisper would refuse the batch.
+    vocabulary = tuple(f"Phường {i} thành phố Bảo Lộc" for i in range(60))
+    segs = list(transcriber.transcribe(TWO_SPEAKERS, options=TranscribeOptions(vocabulary=vocabulary, beam_size=1)))
+    assert all(0 <= s.start < s.end <= 18.7 for s in segs)
