@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import subprocess
@@ -44,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from speech.metrics import word_error_rate, words
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TEXT = REPO / "experiments" / "data" / "speech_meeting_vi.txt"
@@ -152,23 +153,8 @@ def build_long(meeting: dict[str, Any], work: Path, hours: float) -> dict[str, A
 
 
 # ------------------------------------------------------------------------------------- metrics
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-
-
-def normalize(text: str) -> list[str]:
-    text = unicodedata.normalize("NFC", text).lower()
-    return _PUNCT.sub(" ", text).split()
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    r, h = normalize(reference), normalize(hypothesis)
-    prev = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        cur = [i] + [0] * len(h)
-        for j, hw in enumerate(h, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw))
-        prev = cur
-    return prev[-1] / max(1, len(r))
+normalize = words
+wer = word_error_rate
 
 
 def diarization_accuracy(turns: list[tuple[float, float, str]], segments: list[dict[str, Any]]) -> float:

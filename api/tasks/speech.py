@@ -6,7 +6,6 @@ import logging
 import re
 import tempfile
 import threading
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -149,28 +148,12 @@ def transcribe_job(ctx: JobContext) -> dict[str, Any]:
     } | ({"note": note} if note else {})
 
 
-def word_error_rate(hypothesis: str, reference: str) -> float:
-    """WER over NFC-lowercased words without punctuation (edit distance / reference length)."""
-
-    def words(t: str) -> list[str]:
-        t = unicodedata.normalize("NFC", t).lower()
-        return re.sub(r"[^\w\s]", " ", t).split()
-
-    hyp, ref = words(hypothesis), words(reference)
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / max(len(ref), 1)
-
-
 def evaluate_model_dir(model_dir: Path, device: str = "cpu") -> dict[str, float]:
     """Transcribe the shipped evaluation clip and score it against its reference."""
     import time
 
     from speech import TranscribeOptions, Transcriber
+    from speech.metrics import word_error_rate
 
     clip, reference = EVAL_DIR / "hop_vi_2speakers.ogg", (EVAL_DIR / "reference.txt").read_text("utf-8")
     started = time.perf_counter()
