@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_LABEL_FORMAT = "Người nói {n}"
 _WINDOW_RATE = 1.0  # partial embeddings per second (resemblyzer windows are 1.6 s long)
 _MIN_SEGMENT_S = 0.5
+_ENCODER_BATCH = 64  # partials per voice-encoder call
 
 
 class SpeakerClustering:
@@ -204,21 +205,40 @@ class Diarizer:
         Returns:
             An array of shape (n_windows, 256) and, per row, the segment index and centre time.
         """
-        from resemblyzer.audio import normalize_volume
+        import torch
+        from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
 
         encoder = self._get_encoder()
         embeddings: list[np.ndarray] = []
         windows: list[_Window] = []
+        pending: list[np.ndarray] = []  # mel frames of partials not yet through the encoder
+
+        def flush() -> None:
+            # One LSTM call per batch of partials, not per segment: the recurrent steps dominate and
+            # cost the same for 1 or 64 sequences.
+            if pending:
+                with torch.inference_mode():
+                    out = encoder(torch.from_numpy(np.stack(pending)).to(encoder.device))
+                embeddings.extend(out.cpu().numpy())
+                pending.clear()
+
         for idx, wav in _segment_audio(path, segments):
             if len(wav) < int(_MIN_SEGMENT_S * SAMPLE_RATE):
                 continue
             wav = normalize_volume(wav, -30, increase_only=False).astype(np.float32)
-            _, partials, slices = encoder.embed_utterance(wav, return_partials=True, rate=_WINDOW_RATE)
+            n = len(wav)
+            wav_slices, mel_slices = encoder.compute_partial_slices(n, rate=_WINDOW_RATE, min_coverage=0.75)
+            if wav_slices[-1].stop > n:
+                wav = np.pad(wav, (0, wav_slices[-1].stop - n))
+            mel = wav_to_mel_spectrogram(wav)
             start = segments[idx].start
-            for emb, sl in zip(partials, slices, strict=True):
-                center = start + (sl.start + min(sl.stop, len(wav))) / 2 / SAMPLE_RATE
-                embeddings.append(emb)
+            for wsl, msl in zip(wav_slices, mel_slices, strict=True):
+                pending.append(mel[msl])
+                center = start + (wsl.start + min(wsl.stop, n)) / 2 / SAMPLE_RATE
                 windows.append(_Window(segment=idx, center=center))
+                if len(pending) >= _ENCODER_BATCH:
+                    flush()
+        flush()
         if not embeddings:
             return np.zeros((0, 256), dtype=np.float32), []
         return np.stack(embeddings).astype(np.float32), windows
