@@ -20,6 +20,7 @@ from social_listening.normalize import normalize, strip_diacritics, validate_tex
 if TYPE_CHECKING:
     from social_listening.classifier import LABELS, SentimentClassifier, load_classifier
     from social_listening.encoder import EncoderSentimentClassifier
+    from social_listening.priors import PriorShift, adapt_priors
     from social_listening.topics import TOPICS, tag_topics
     from social_listening.training import TrainingOptions, review_candidates, train_sentiment
     from social_listening.trends import Alert, AlertOptions, TrendSummary, detect_spikes, summarize_trends
@@ -32,11 +33,13 @@ __all__ = [
     "CorpusError",
     "EncoderSentimentClassifier",
     "ModelFormatError",
+    "PriorShift",
     "SentimentClassifier",
     "SocialListeningError",
     "TextError",
     "TrainingOptions",
     "TrendSummary",
+    "adapt_priors",
     "detect_spikes",
     "load_classifier",
     "normalize",
@@ -54,6 +57,8 @@ _LAZY = {
     "SentimentClassifier": "classifier",
     "load_classifier": "classifier",
     "EncoderSentimentClassifier": "encoder",
+    "PriorShift": "priors",
+    "adapt_priors": "priors",
     "TOPICS": "topics",
     "tag_topics": "topics",
     "TrainingOptions": "training",

@@ -86,7 +86,10 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     Fitted attributes: ``classes_`` (labels, shape (3,)), ``coef_`` (float32, shape (3, n_blocks *
     n_features)), ``intercept_`` (float32, shape (3,)), ``idf_`` (float32, shape (n_blocks *
-    n_features,)), ``temperature_`` (float), ``n_train_texts_`` (int).
+    n_features,)), ``temperature_`` (float), ``n_train_texts_`` (int), ``class_prior_`` (float64, shape
+    (3,): the class mix the probabilities carry, i.e. each class's share of the training weight after class
+    weighting; uniform over the trained classes with ``class_weight="balanced"``; the ``train_prior`` of
+    :func:`social_listening.priors.adapt_priors`).
     """
 
     def __init__(
@@ -174,19 +177,13 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         texts = list(texts)
         y = _check_labels(list(labels))
         if len(texts) != len(y):
-            raise SocialListeningError(
-                f"expected as many labels as texts. Got: {len(texts)} texts, {len(y)} labels"
-            )
+            raise SocialListeningError(f"expected as many labels as texts. Got: {len(texts)} texts, {len(y)} labels")
         w = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if w.shape != (len(texts),) or (w < 0).any():
-            raise SocialListeningError(
-                f"expected {len(texts)} non-negative sample weights. Got: shape {w.shape}"
-            )
+            raise SocialListeningError(f"expected {len(texts)} non-negative sample weights. Got: shape {w.shape}")
         present = set(np.unique(y[w > 0]).tolist())
         if len(present) < 2:
-            raise SocialListeningError(
-                f"expected at least two classes with weight > 0. Got: {sorted(present)}"
-            )
+            raise SocialListeningError(f"expected at least two classes with weight > 0. Got: {sorted(present)}")
         w_fit = w
         if groups is not None:
             groups = list(groups)
@@ -213,6 +210,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 logits = self._logits(held_texts, coef, intercept, idf)
                 temperature = _fit_temperature(logits, y[held], w[held])
         self.coef_, self.intercept_, self.idf_ = self._fit_linear(normalized, y, w_fit, balance_all)
+        self.class_prior_ = _class_prior(y, w_fit, self.class_weight == "balanced" and balance_all)
         self.temperature_ = float(temperature)
         self.classes_ = np.array(LABELS)
         self.n_train_texts_ = len(texts)
@@ -239,9 +237,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             factors[present] = totals[present].sum() / (present.sum() * totals[present])
             weights = w * factors[y]
         elif self.class_weight not in (None, "balanced"):
-            raise SocialListeningError(
-                f"class_weight: expected 'balanced' or None. Got: {self.class_weight!r}"
-            )
+            raise SocialListeningError(f"class_weight: expected 'balanced' or None. Got: {self.class_weight!r}")
         weights = weights * (len(weights) / weights.sum())  # keep C's meaning independent of the scale
         model = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=1e-4)
         model.fit(x, y, sample_weight=weights)
@@ -302,6 +298,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             "idf": self.idf_,
             "temperature": self.temperature_,
             "n_train_texts": self.n_train_texts_,
+            "class_prior": np.asarray(self.class_prior_, dtype=np.float64),
         }
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -342,6 +339,11 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         model.idf_ = np.asarray(state["idf"], dtype=np.float32)
         model.temperature_ = float(state["temperature"])
         model.n_train_texts_ = int(state["n_train_texts"])
+        # Files written before class_prior was saved were all fitted with balanced class weights.
+        prior = state.get("class_prior")
+        model.class_prior_ = (
+            np.full(len(LABELS), 1.0 / len(LABELS)) if prior is None else np.asarray(prior, dtype=np.float64)
+        )
         model.classes_ = np.array(LABELS)
         return model
 
@@ -351,9 +353,7 @@ def _pair(value: Sequence[int]) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def _balance_within_groups(
-    y: NDArray[np.int64], w: NDArray[np.float64], groups: Sequence[str]
-) -> NDArray[np.float64]:
+def _balance_within_groups(y: NDArray[np.int64], w: NDArray[np.float64], groups: Sequence[str]) -> NDArray[np.float64]:
     """Weights with the classes of each group at equal total weight, each group keeping its total."""
     out = w.copy()
     g = np.asarray(groups, dtype=object)
@@ -367,6 +367,16 @@ def _balance_within_groups(
         factors[present] = totals[present].sum() / (present.sum() * totals[present])
         out[mask] = w[mask] * factors[y[mask]]
     return out
+
+
+def _class_prior(y: NDArray[np.int64], w: NDArray[np.float64], balanced: bool) -> NDArray[np.float64]:
+    """Share of the fitting weight per class in :data:`LABELS` order (uniform over present classes when
+    the classes were balanced over the whole mixture)."""
+    totals = np.bincount(y, weights=w, minlength=len(LABELS))
+    if balanced:
+        totals = (totals > 0).astype(np.float64)
+    prior: NDArray[np.float64] = totals / totals.sum()
+    return prior
 
 
 def _softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.float32]:

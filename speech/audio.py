@@ -237,21 +237,12 @@ def _decode_some(
 ) -> int:
     """Decode up to ``max_frames`` frames from the current position; return how many decoded."""
     n = 0
-    bad = 0
     try:
-        for packet in container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                bad += 1
-                if bad > _MAX_CONSECUTIVE_BAD_PACKETS:
-                    break
-                continue
-            bad = 0
-            n += sum(1 for f in frames if f.samples > 0)
+        for _ in _frames(container, stream, Path(container.name)):
+            n += 1
             if n >= max_frames:
                 break
-    except av.error.FFmpegError as e:
+    except AudioError as e:
         logger.debug("Decoding stopped early: %s", e)
     return n
 

@@ -109,6 +109,15 @@ def test_two_class_training_never_predicts_the_missing_class() -> None:
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_class_prior_is_the_fitting_mix() -> None:
+    texts = ["tốt lắm", "tệ quá", "bình thường", "rất tốt", "quá tệ", "hôm nay họp"] * 4 + ["tốt"] * 6
+    labels = ["positive", "negative", "neutral"] * 8 + ["positive"] * 6
+    balanced = SentimentClassifier(calibrate=False, **SMALL).fit(texts, labels)
+    np.testing.assert_allclose(balanced.class_prior_, [1 / 3, 1 / 3, 1 / 3])
+    plain = SentimentClassifier(calibrate=False, class_weight=None, **SMALL).fit(texts, labels)
+    np.testing.assert_allclose(plain.class_prior_, [8 / 30, 8 / 30, 14 / 30])
+
+
 @pytest.mark.slow
 def test_save_load_round_trip(seed_model: SentimentClassifier, tmp_path: Path) -> None:
     path = seed_model.save(tmp_path / "m" / "model.skops")
@@ -116,6 +125,7 @@ def test_save_load_round_trip(seed_model: SentimentClassifier, tmp_path: Path) -
     loaded = SentimentClassifier.load(path)
     np.testing.assert_allclose(loaded.predict_proba(texts), seed_model.predict_proba(texts), atol=1e-6)
     assert loaded.get_params() == seed_model.get_params()
+    np.testing.assert_allclose(loaded.class_prior_, seed_model.class_prior_)
     with zipfile.ZipFile(path) as z:  # a skops archive, not a pickle
         assert "schema.json" in z.namelist()
 
