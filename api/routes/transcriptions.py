@@ -105,8 +105,15 @@ def _job(session: Session, row: Transcription) -> Job | None:
     return session.get(Job, row.job_id) if row.job_id else None
 
 
-def _out(session: Session, row: Transcription) -> TranscriptionOut:
+def _job_state(session: Session, row: Transcription) -> dict[str, Any]:
+    """Status and progress of a transcription, from its job (a missing job reads as failed)."""
     job = _job(session, row)
+    if job is None:
+        return {"status": "failed", "progress": 0.0, "error": "job record missing"}
+    return {"status": job.status, "progress": job.progress, "error": job.error}
+
+
+def _out(session: Session, row: Transcription) -> TranscriptionOut:
     segs = _segments(session, row.id)
     text = row.text or " ".join(s.text for s in segs)
     speakers = list(dict.fromkeys(s.speaker for s in segs if s.speaker))
@@ -114,8 +121,7 @@ def _out(session: Session, row: Transcription) -> TranscriptionOut:
         id=row.id,
         title=row.title,
         filename=row.filename,
-        status=job.status if job else "failed",
-        progress=job.progress if job else 0.0,
+        **_job_state(session, row),
         duration_s=row.duration_s,
         language=row.language,
         speakers=speakers,
@@ -126,7 +132,6 @@ def _out(session: Session, row: Transcription) -> TranscriptionOut:
             for s in segs
         ],
         text=text,
-        error=job.error if job else "job record missing",
     )
 
 
@@ -232,14 +237,14 @@ def list_transcriptions(
         stmt = stmt.where(or_(Transcription.search_text.like(key), Transcription.title.ilike(f"%{q.strip()}%")))
     out = []
     for row in session.scalars(stmt.limit(limit).offset(offset)):
-        job = _job(session, row)
+        state = _job_state(session, row)
         out.append(
             TranscriptionSummary(
                 id=row.id,
                 title=row.title,
                 filename=row.filename,
-                status=job.status if job else "failed",
-                progress=job.progress if job else 0.0,
+                status=state["status"],
+                progress=state["progress"],
                 duration_s=row.duration_s,
                 created_at=row.created_at,
                 owner=row.owner,
