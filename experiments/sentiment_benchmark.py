@@ -168,7 +168,7 @@ def markdown(report: dict[str, Any]) -> str:
     sets += [(f"{_key(n)}_test", f"{n} test") for n in CORPORA]
     in_domain = {k: v for r in report["in_domain"].values() for k, v in r.items()}
     table(
-        "In domain (train on the corpus's own train split)",
+        "In domain (train on the corpus's own train split, + dev for UIT-VSFC and UIT-VSMEC)",
         in_domain,
         [(f"{_key(n)}_test", n) for n in IN_DOMAIN],
     )
