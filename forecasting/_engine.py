@@ -70,10 +70,13 @@ class EtsFit:
         return np.asarray(self.level + damp * self.slope, dtype=np.float64)
 
 
-def fit_ets_all(y: FloatArray) -> dict[str, EtsFit]:
+def fit_ets_all(y: FloatArray, multiplicative_errors: bool = True) -> dict[str, EtsFit]:
     """Fit SES, Holt and damped Holt (additive errors) by grid search with concentrated initial states.
 
-    Returns one :class:`EtsFit` per kind in :data:`ETS_KINDS`. ``y`` must hold at least 3 finite values.
+    Returns one :class:`EtsFit` per kind in :data:`ETS_KINDS` (additive errors) and, with
+    ``multiplicative_errors`` and a positive series, one per kind with multiplicative errors under the key
+    ``kind + "_m"`` (same point-forecast recursion, parameters chosen by the multiplicative likelihood);
+    ``aicc`` values are comparable across all of them. ``y`` must hold at least 3 finite values.
     """
     n = y.shape[0]
     g = _GRID
@@ -121,20 +124,48 @@ def fit_ets_all(y: FloatArray) -> dict[str, EtsFit]:
     scale = max(float(np.dot(y, y)), 1e-12)
     sse = np.maximum(sse, 1e-12 * scale)
     sse = np.where(np.isfinite(sse), sse, np.inf)
+    # Multiplicative errors (ETS M,N|A|Ad,N): the same state recursion (l_t = f_t + alpha e_t, ...), another
+    # likelihood: -2 log L = n log(sum (e_t / f_t)^2 / n) + 2 sum log f_t. It weighs relative errors, which
+    # suits positive series whose noise grows with their level. The one-step errors stay affine in the initial
+    # state (e = r - u x0, f = y - e), so the initial state is refined by reweighted least squares
+    # (weights 1 / f_t^2) from the additive one.
+    crit_m = np.full(k, np.inf)
+    l0_m, b0_m = l0, b0
+    if multiplicative_errors and float(np.min(y)) > 0:
+        with np.errstate(all="ignore"):
+            for _ in range(2):
+                f = y[:, None] - (r - u_l * l0_m - u_b * b0_m)
+                w = 1.0 / np.where(f > 0, f, np.inf) ** 2
+                w_ll = np.einsum("tk,tk,tk->k", w, u_l, u_l) + ridge * 1e-12
+                w_lb = np.einsum("tk,tk,tk->k", w, u_l, u_b)
+                w_bb = np.einsum("tk,tk,tk->k", w, u_b, u_b) + ridge * 1e-12
+                w_rl = np.einsum("tk,tk,tk->k", w, r, u_l)
+                w_rb = np.einsum("tk,tk,tk->k", w, r, u_b)
+                det_w = w_ll * w_bb - w_lb * w_lb
+                det_w = np.where(np.abs(det_w) < 1e-300, 1e-300, det_w)
+                l0_m = np.where(ses, w_rl / np.maximum(w_ll, 1e-300), (w_rl * w_bb - w_rb * w_lb) / det_w)
+                b0_m = np.where(ses, 0.0, (w_rb * w_ll - w_rl * w_lb) / det_w)
+            e = r - u_l * l0_m - u_b * b0_m
+            f = y[:, None] - e
+            crit_m = n * np.log(np.maximum(np.sum((e / f) ** 2, axis=0), 1e-300) / n) + 2 * np.sum(
+                np.log(np.where(f > 0, f, np.nan)), axis=0
+            )
+        crit_m = np.where(np.isfinite(crit_m), crit_m, np.inf)
+    crit_a = n * np.log(sse / n)
     out: dict[str, EtsFit] = {}
     n_par = {0: 2, 1: 4, 2: 5}
     for kind_id, name in enumerate(ETS_KINDS):
         idx = np.flatnonzero(g.kind == kind_id)
-        j = idx[int(np.argmin(sse[idx]))]
-        level, slope = _final_state(y, a[j], b[j], p[j], l0[j], b0[j])
         npar = n_par[kind_id] + 1
-        s = float(sse[j])
-        aicc = (
-            n * np.log(s / n)
-            + 2 * npar
-            + (2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else 1e6)
-        )
-        out[name] = EtsFit(name, float(a[j]), float(b[j]), float(p[j]), level, slope, s, n, float(aicc))
+        penalty = 2 * npar + (2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else 1e6)
+        for suffix, crit, i0, s0 in (("", crit_a, l0, b0), ("_m", crit_m, l0_m, b0_m)):
+            j = idx[int(np.argmin(crit[idx]))]
+            if not np.isfinite(crit[j]):
+                continue
+            level, slope = _final_state(y, a[j], b[j], p[j], i0[j], s0[j])
+            out[name + suffix] = EtsFit(
+                name, float(a[j]), float(b[j]), float(p[j]), level, slope, float(sse[j]), n, float(crit[j] + penalty)
+            )
     return out
 
 

@@ -143,11 +143,13 @@ def candidate_forecasts(
     tet_x: FloatArray | None = None,
     si_fallback: FloatArray | None = None,
     season_window: int = 0,
+    multiplicative_errors: bool = False,
 ) -> tuple[dict[str, FloatArray], float]:
     """Forecasts of each candidate method from ``y`` (shape (n,)) for ``h`` steps.
 
     ``tet_x``: Tết regressor for the n history and h future months, shape (n + h,), or None.
     ``season_window``: seasons (years) used to estimate the seasonal indices; 0 = all.
+    ``multiplicative_errors``: ``ets`` also considers multiplicative-error models (chosen by AICc).
     Returns (forecasts by method, in-sample one-step RMS error of the ETS model in series units).
     A method that fails is left out (logged at debug level).
     """
@@ -205,7 +207,7 @@ def candidate_forecasts(
     need_ets = any(mm in methods for mm in ("ets", "ses", "holt", "damped", "theta"))
     fits = None
     if need_ets and n >= 4:
-        fits = E.fit_ets_all(y_sa)
+        fits = E.fit_ets_all(y_sa, multiplicative_errors)
         best = min(fits.values(), key=lambda f: f.aicc)
         # one-step in-sample error in original units (approximate the seasonal factor by its mean)
         scale_back = float(np.mean(s_hist)) if (s_hist is not None and mul) else 1.0
@@ -273,9 +275,7 @@ class AutoForecaster:
     ``fit`` keeps the data; the work happens in :meth:`predict` because the backtest depends on ``h``.
     """
 
-    def __init__(
-        self, config: PipelineConfig | None = None, freq: str = "I", season_length: int | None = None
-    ) -> None:
+    def __init__(self, config: PipelineConfig | None = None, freq: str = "I", season_length: int | None = None) -> None:
         self.config = config
         self.freq = freq
         self.season_length = season_length
@@ -298,9 +298,7 @@ class AutoForecaster:
                 f"series too short: need at least {cfg.min_length} observations. Got: {arr.shape[0]}"
             )
         if not np.all(np.isfinite(arr)):
-            raise ForecastingError(
-                f"series must be finite. Got: {int((~np.isfinite(arr)).sum())} non-finite values"
-            )
+            raise ForecastingError(f"series must be finite. Got: {int((~np.isfinite(arr)).sum())} non-finite values")
         if self.freq not in SEASON_LENGTH:
             raise ForecastingError(f"freq must be one of {tuple(SEASON_LENGTH)}. Got: {self.freq!r}")
         m = self.season_length if self.season_length is not None else SEASON_LENGTH[self.freq]
@@ -323,9 +321,7 @@ class AutoForecaster:
         h = int(h)
         x = self.X_
         if x is not None and x.shape[0] < n + h:
-            raise ForecastingError(
-                f"X must cover the history and the horizon: {n + h} values. Got: {x.shape[0]}"
-            )
+            raise ForecastingError(f"X must cover the history and the horizon: {n + h} values. Got: {x.shape[0]}")
         notes: list[str] = []
         prep = self.prep_
         si_full = E.seasonal_indices(y, prep.m, prep.mode == "mul") if prep.mode is not None else None
@@ -333,6 +329,7 @@ class AutoForecaster:
         if n < 4:
             methods = ("naive",)
             notes.append(f"series of {n} observations: naive forecast")
+        mult_err = self.freq in cfg.ets_multiplicative_errors
         # -- backtest --------------------------------------------------------------------------------------
         step = cfg.backtest_step or max(1, h // 3)
         origins = [n - h - w * step for w in range(cfg.backtest_windows)]
@@ -342,10 +339,10 @@ class AutoForecaster:
         bt: list[tuple[dict[str, FloatArray], FloatArray]] = []
         for o in origins:
             xs = None if x is None else np.r_[x[:o], x[o : o + h]]
-            fc_o, _ = candidate_forecasts(y[:o], h, methods, prep, xs, si_full, cfg.season_window)
+            fc_o, _ = candidate_forecasts(y[:o], h, methods, prep, xs, si_full, cfg.season_window, mult_err)
             bt.append((fc_o, y[o : o + h]))
         fc, sigma1 = candidate_forecasts(
-            y, h, methods, prep, None if x is None else x[: n + h], si_full, cfg.season_window
+            y, h, methods, prep, None if x is None else x[: n + h], si_full, cfg.season_window, mult_err
         )
         if not fc:
             fc = {"naive": E.naive_forecast(y, h)}
@@ -369,9 +366,7 @@ class AutoForecaster:
             # errors scale with the level: bring each window's errors to the level at the final origin
             span = max(prep.m, 1)
             now = float(np.mean(y[n - span :]))
-            ratio = np.array(
-                [now / float(np.mean(y[max(0, o - span) : o])) for o in origins[: errors.shape[0]]]
-            )
+            ratio = np.array([now / float(np.mean(y[max(0, o - span) : o])) for o in origins[: errors.shape[0]]])
             errors = errors * ratio[:, None]
         scale = step_scale(errors, sigma1, h)
         table = cfg.calibration.get(self.freq) or cfg.calibration.get("I")
@@ -384,6 +379,4 @@ class AutoForecaster:
         self.scores_ = scores
         self.backtest_errors_ = errors
         self.notes_ = tuple(notes)
-        return Forecast(
-            mean, lower, upper, scale, weights, tuple(notes), int(errors.shape[0]), errors, float(sigma1)
-        )
+        return Forecast(mean, lower, upper, scale, weights, tuple(notes), int(errors.shape[0]), errors, float(sigma1))

@@ -12,6 +12,16 @@ def test_json_round_trip() -> None:
     again = PipelineConfig.from_json(cfg.to_json())
     assert again == cfg
     assert json.loads(cfg.to_json())["schema_version"] == 1
+    assert PipelineConfig.from_json(
+        cfg.with_(ets_multiplicative_errors=("M",)).to_json()
+    ).ets_multiplicative_errors == ("M",)
+
+
+def test_config_without_newer_fields_loads_with_defaults() -> None:
+    """A version registered before ``ets_multiplicative_errors`` existed still loads."""
+    old = PipelineConfig().to_dict()
+    del old["ets_multiplicative_errors"]
+    assert PipelineConfig.from_dict(old).ets_multiplicative_errors == ("M", "Q")
 
 
 @pytest.mark.parametrize(
@@ -22,6 +32,7 @@ def test_json_round_trip() -> None:
         {"combination": "vote"},
         {"top_k": 0},
         {"calibration": {"M": {"120": 1.0}}},
+        {"ets_multiplicative_errors": ("W",)},
     ],
 )
 def test_invalid(changes) -> None:  # type: ignore[no-untyped-def]
