@@ -341,9 +341,16 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         model.n_train_texts_ = int(state["n_train_texts"])
         # Files written before class_prior was saved were all fitted with balanced class weights.
         prior = state.get("class_prior")
-        model.class_prior_ = (
-            np.full(len(LABELS), 1.0 / len(LABELS)) if prior is None else np.asarray(prior, dtype=np.float64)
-        )
+        if prior is None:
+            model.class_prior_ = np.full(len(LABELS), 1.0 / len(LABELS))
+        else:
+            prior = np.asarray(prior, dtype=np.float64)
+            if prior.shape != (len(LABELS),) or not np.all(prior >= 0) or not np.isclose(prior.sum(), 1.0):
+                raise ModelFormatError(
+                    f"expected class_prior of {len(LABELS)} non-negative shares summing to 1 in {path}. "
+                    f"Got: {prior.tolist()}"
+                )
+            model.class_prior_ = prior
         model.classes_ = np.array(LABELS)
         return model
 

@@ -151,6 +151,22 @@ def test_load_refuses_untrusted_and_foreign_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped model not built")
+@pytest.mark.parametrize("prior", [[0.5, 0.5], [0.7, 0.7, -0.4], [0.2, 0.2, 0.2], [float("nan")] * 3])
+def test_load_refuses_a_malformed_class_prior(tmp_path: Path, prior: list[float]) -> None:
+    import skops.io
+
+    state = skops.io.load(SHIPPED, trusted=skops.io.get_untrusted_types(file=SHIPPED))
+    state["class_prior"] = np.asarray(prior)
+    bad = tmp_path / "bad_prior.skops"
+    skops.io.dump(state, bad)
+    with pytest.raises(ModelFormatError, match="class_prior"):
+        SentimentClassifier.load(bad)
+    state["class_prior"] = np.asarray([0.25, 0.25, 0.5])
+    skops.io.dump(state, bad)
+    np.testing.assert_allclose(SentimentClassifier.load(bad).class_prior_, [0.25, 0.25, 0.5])
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped model not built")
 def test_shipped_default_loads_small_and_scores_the_seed_eval() -> None:
     assert SHIPPED.stat().st_size < 15 * 1024 * 1024
     clf = SentimentClassifier.load(SHIPPED)
