@@ -8,14 +8,16 @@ are yielded as they are produced (with times from the start of the recording), a
 restarts with ``start_s`` = the end of its last stored segment.
 
 Repetition loops ("tình tình tình ...") are handled in three steps. The first pass caps each batch
-at ~12 tokens per second of its longest chunk (a loop otherwise runs to Whisper's 448-token limit).
-A chunk whose text loops (see :mod:`speech.repetition`) or compresses too well, and whose text
-without the loop is too sparse for its audio (under 2 words per second: the loop swallowed speech),
-is decoded again right away from the encoder output the first pass computed (no second encoding),
-resuming after the words before the loop, greedily, with an n-gram block. Where the encoder output
-cannot be reused (CUDA, language detection per chunk), the segment's own span is decoded again
-instead, in batches. What still loops, and loops that swallowed nothing, are collapsed to one copy
-and flagged.
+at 16 + 12 tokens per second of its longest chunk (Whisper's own limit, 224 tokens, is the binding one
+for chunks longer than ~17 s). A chunk whose text loops (see :mod:`speech.repetition`) or compresses
+too well, and whose text without the loop is too sparse for its audio (under 2 words per second: the
+loop swallowed speech), is decoded again from the encoder output the first pass computed (no second
+encoding), resuming after the words before the loop, greedily, with an n-gram block. Batches with such
+chunks wait until 2 x ``batch_size`` of them are pending, and those are decoded again in one call
+(greedy decoding of one or two sequences leaves the cores idle: at 8 a chunk costs 0.4x as much as
+alone). Where the encoder output cannot be reused (CUDA, language detection per chunk), the segment's
+own span is decoded again instead, in batches. What still loops, and loops that swallowed nothing, are
+collapsed to one copy and flagged.
 
 Example::
 
@@ -55,6 +57,11 @@ _CUT_FRAME_S = 0.05
 _CUT_SMOOTH_S = 0.5
 #: Below this many words per second (loops collapsed), a looping text has swallowed speech.
 _MIN_WORDS_PER_S = 2.0
+#: Whisper's context, in tokens (faster-whisper's ``WhisperModel.max_length``).
+_WHISPER_MAX_LENGTH = 448
+#: Batches of the first pass held back at most while their looping chunks wait to be decoded again
+#: together (each holds its features and encoder output: ~16 MB at batch 4).
+_MAX_HELD = 6
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,9 @@ class TranscribeOptions:
         redecode_no_repeat_ngram_size: n-gram block of the re-decoding, in tokens (a Vietnamese
             syllable is 1-3 tokens, so 10 tokens is about 4 syllables: short enough to stop a loop,
             long enough to allow "Ủy ban nhân dân" twice in a chunk).
-        redecode_tokens_per_s: token cap, per second of audio plus 16, of the first pass (per batch,
-            from its longest chunk) and of the re-decoding (fast speech is about 6 syllables/s,
-            12 tokens/s).
+        redecode_tokens_per_s: token cap, per second of audio plus 16 (timestamps included), of the
+            first pass (per batch, from its longest chunk) and of the re-decoding (fast speech is about
+            6 syllables/s, 12 tokens/s; Whisper itself stops at 224 tokens per 30 s chunk).
         window_s: audio decoded and transcribed at once, seconds (memory: 64 kB per second).
         max_duration_s: refuse longer recordings, seconds.
     """
@@ -413,6 +420,19 @@ class Transcriber:
                 out[i] = _collapse(candidate if candidate is not None and candidate.text else segs[i])
         return out
 
+    def _prompt_length(self, opts: TranscribeOptions, language: str | None) -> int:
+        """Tokens of the decoder prompt faster-whisper builds for ``opts`` (3 without a loaded model)."""
+        if self._model is None:
+            return 3
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(
+            self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language=language or "en"
+        )
+        prompt = opts.prompt()
+        previous = tokenizer.encode(prompt) if prompt else []
+        return len(self._model.get_prompt(tokenizer, previous, without_timestamps=False, hotwords=opts.hotwords()))
+
     def _redecode(
         self,
         segs: list[Segment],
@@ -436,7 +456,9 @@ class Transcriber:
             return results
         longest = max(c["end"] - c["start"] for c in clips)
         # A loop runs to the token limit; real speech needs ~12 tokens per second at most.
-        max_new_tokens = min(360, 16 + int(opts.redecode_tokens_per_s * longest))
+        n_prompt = self._prompt_length(opts, language)
+        max_length = _max_length(_WHISPER_MAX_LENGTH, n_prompt, 0, _token_cap(opts, longest))
+        max_new_tokens = None if max_length is None else max_length - n_prompt
         parts: list[list[Segment]] = [[] for _ in clips]
         by_start = {int(int(c["start"] * SAMPLE_RATE) / SAMPLE_RATE * 100): j for j, c in enumerate(clips)}
         try:
@@ -518,6 +540,30 @@ def _needs_redecode(seg: Segment, opts: TranscribeOptions) -> bool:
     return _suspect(seg.text, seg.compression_ratio, opts) and _sparse(seg.text, seg.end - seg.start)
 
 
+def _loop_swallowed_speech(text: str, duration_s: float, opts: TranscribeOptions) -> bool:
+    """True for a chunk's first-pass ``text`` that loops and whose loop swallowed speech: decode it again."""
+    return _suspect(text, _compression_ratio(text), opts) and _sparse(text, duration_s)
+
+
+def _token_cap(opts: TranscribeOptions, duration_s: float) -> int:
+    """Most tokens (timestamps included) that ``duration_s`` seconds of speech need: loops run past it."""
+    return 16 + int(opts.redecode_tokens_per_s * duration_s)
+
+
+def _max_length(model_max_length: int, n_prompt: int, n_prefix: int, n_new: int) -> int | None:
+    """CTranslate2's ``max_length`` that lets Whisper emit ``n_prefix + n_new`` tokens, or None when only the
+    model's own limit applies.
+
+    CTranslate2 emits at most ``max_length // 2`` tokens (a forced prefix included; OpenAI's ``sample_len``)
+    and at most ``max_length - prompt + 1`` (measured with CTranslate2 4.8): 448 gives Whisper's 224 tokens.
+    (faster-whisper's ``max_new_tokens`` sets ``max_length = prompt + max_new_tokens``: alone, it allows
+    half as many.)
+    """
+    need = n_prefix + n_new
+    max_length = max(2 * need, n_prompt + need - 1)
+    return None if max_length >= model_max_length else max_length
+
+
 _PIPELINE_CLASS: Any = None
 
 
@@ -538,34 +584,86 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                 self.loop_options: TranscribeOptions | None = None
                 self.redecoded_seeks: set[int] = set()
                 self._metadata: list[dict[str, Any]] = []
-
-            def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
-                self._metadata = chunks_metadata
-                return super().forward(features, tokenizer, chunks_metadata, options)
+                self._precomputed: tuple[Any, list[dict[str, Any]]] | None = None
+                self._last_speech = 0.0
 
             def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
+                if self._precomputed is not None:  # decoded (and repaired) by _batched_segments_generator
+                    done, self._precomputed = self._precomputed, None
+                    return done
                 opts = self.loop_options
                 if opts is not None and options.max_new_tokens is None and self._metadata:
                     # A chunk needs at most ~12 tokens per second; a loop runs on to the model's limit.
                     longest = max(m["duration"] for m in self._metadata)
-                    cap = 16 + int(opts.redecode_tokens_per_s * longest)
-                    room = self.model.max_length - len(self._prompt(tokenizer, options))
-                    if cap < room:
-                        options = replace(options, max_new_tokens=cap)
-                encoder_output, outputs = super().generate_segment_batched(features, tokenizer, options)
+                    n_prompt = len(self._prompt(tokenizer, options))
+                    max_length = _max_length(self.model.max_length, n_prompt, 0, _token_cap(opts, longest))
+                    if max_length is not None:
+                        options = replace(options, max_new_tokens=max_length - n_prompt)
+                return super().generate_segment_batched(features, tokenizer, options)
+
+            def _batched_segments_generator(
+                self,
+                features: Any,
+                tokenizer: Any,
+                chunks_metadata: Any,
+                batch_size: int,
+                options: Any,
+                log_progress: bool,
+            ) -> Any:
+                opts = self.loop_options
                 if opts is None or not opts.redecode_loops or not self.reuse_encoder or options.multilingual:
-                    return encoder_output, outputs
-                todo = []
-                for i, (out, meta) in enumerate(zip(outputs, self._metadata, strict=True)):
-                    text = tokenizer.decode(out["tokens"])
-                    if _suspect(text, _compression_ratio(text), opts) and _sparse(text, meta["duration"]):
-                        todo.append(i)
-                if todo:
+                    yield from super()._batched_segments_generator(
+                        features, tokenizer, chunks_metadata, batch_size, options, log_progress
+                    )
+                    return
+                # Batches wait here from the first one with a looping chunk on, until 2 * batch_size looping
+                # chunks are pending (or _MAX_HELD batches): they are decoded again together, which costs
+                # about a third per chunk of decoding them batch by batch (greedy decoding of one sequence
+                # leaves the cores idle).
+                self._precomputed = None
+                held: list[tuple[Any, Any, Any, list[dict[str, Any]], list[int]]] = []
+                pending = 0
+                for i in range(0, len(features), batch_size):
+                    feats, meta = features[i : i + batch_size], chunks_metadata[i : i + batch_size]
+                    self._metadata = meta
+                    encoder_output, outputs = self.generate_segment_batched(feats, tokenizer, options)
+                    todo = [
+                        k
+                        for k, (out, m) in enumerate(zip(outputs, meta, strict=True))
+                        if _loop_swallowed_speech(tokenizer.decode(out["tokens"]), m["duration"], opts)
+                    ]
+                    held.append((feats, meta, encoder_output, outputs, todo))
+                    pending += len(todo)
+                    if pending == 0 or pending >= 2 * batch_size or len(held) >= _MAX_HELD:
+                        yield from self._release(held, tokenizer, options, opts)
+                        held, pending = [], 0
+                yield from self._release(held, tokenizer, options, opts)
+                self.last_speech_timestamp = 0.0
+
+            def _release(
+                self,
+                held: list[tuple[Any, Any, Any, list[dict[str, Any]], list[int]]],
+                tokenizer: Any,
+                options: Any,
+                opts: TranscribeOptions,
+            ) -> Any:
+                """Decode the looping chunks of ``held`` again in one call, then turn each batch into segments
+                (faster-whisper's own code: timestamps, word timings) in order."""
+                if any(todo for *_, todo in held):
                     try:
-                        self._redecode(encoder_output, outputs, todo, tokenizer, options, opts)
+                        self._redecode(held, tokenizer, options, opts)
                     except (RuntimeError, ValueError, TypeError) as e:  # the span re-decoding takes over
                         logger.warning("Re-decoding from the encoder output failed: %s", e)
-                return encoder_output, outputs
+                for feats, meta, encoder_output, outputs, _ in held:
+                    self._precomputed = (encoder_output, outputs)
+                    yield from super()._batched_segments_generator(feats, tokenizer, meta, len(feats), options, False)
+                    self.last_speech_timestamp = self._last_speech  # the base generator resets it at its end
+
+            def forward(self, features: Any, tokenizer: Any, chunks_metadata: Any, options: Any) -> Any:
+                self._metadata = chunks_metadata
+                result = super().forward(features, tokenizer, chunks_metadata, options)
+                self._last_speech = self.last_speech_timestamp
+                return result
 
             def _prompt(self, tokenizer: Any, options: Any) -> list[int]:
                 """The decoder prompt, as ``generate_segment_batched`` builds it."""
@@ -582,9 +680,7 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
 
             def _redecode(
                 self,
-                encoder_output: Any,
-                outputs: list[dict[str, Any]],
-                todo: list[int],
+                held: list[tuple[Any, Any, Any, list[dict[str, Any]], list[int]]],
                 tokenizer: Any,
                 options: Any,
                 opts: TranscribeOptions,
@@ -592,19 +688,22 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                 import ctranslate2
 
                 whisper = self.model
-                subset = np.ascontiguousarray(np.asarray(encoder_output)[todo])
+                todo = [(meta, outputs, k) for _, meta, _, outputs, ks in held for k in ks]
+                subset = np.ascontiguousarray(
+                    np.concatenate([np.asarray(enc)[ks] for _, _, enc, _, ks in held if ks], axis=0)
+                )
                 prompt = self._prompt(tokenizer, options)
                 # The words before the loop are kept: decoding resumes where the loop began.
-                prefixes = [_prefix_before_loop(tokenizer, outputs[i]["tokens"]) for i in todo]
-                longest = max(self._metadata[i]["duration"] for i in todo)
-                max_new = max(
-                    min(360, 16 + int(opts.redecode_tokens_per_s * longest)), 16 + max(len(p) for p in prefixes)
+                prefixes = [_prefix_before_loop(tokenizer, outputs[k]["tokens"]) for _, outputs, k in todo]
+                longest = max(meta[k]["duration"] for meta, _, k in todo)
+                max_length = _max_length(
+                    whisper.max_length, len(prompt), max(len(p) for p in prefixes), _token_cap(opts, longest)
                 )
                 results = whisper.model.generate(
                     ctranslate2.StorageView.from_array(subset),
                     [list(prompt) + p for p in prefixes],
                     beam_size=opts.redecode_beam_size,
-                    max_length=min(whisper.max_length, len(prompt) + max_new),
+                    max_length=whisper.max_length if max_length is None else max_length,
                     suppress_blank=options.suppress_blank,
                     suppress_tokens=options.suppress_tokens,
                     return_scores=True,
@@ -612,16 +711,16 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                     repetition_penalty=options.repetition_penalty,
                     no_repeat_ngram_size=opts.redecode_no_repeat_ngram_size,
                 )
-                for i, prefix, res in zip(todo, prefixes, results, strict=True):
+                for (meta, outputs, k), prefix, res in zip(todo, prefixes, results, strict=True):
                     tokens = list(res.sequences_ids[0])
                     if tokens[: len(prefix)] != prefix:  # CTranslate2 4.x returns the prefix with the result
                         tokens = prefix + tokens
-                    outputs[i] = {
+                    outputs[k] = {
                         "avg_logprob": res.scores[0] * (len(tokens) ** options.length_penalty) / (len(tokens) + 1),
                         "no_speech_prob": res.no_speech_prob,
                         "tokens": tokens,
                     }
-                    self.redecoded_seeks.add(int(self._metadata[i]["offset"] * whisper.frames_per_second))
+                    self.redecoded_seeks.add(int(meta[k]["offset"] * whisper.frames_per_second))
                 logger.info("Decoded %d looping chunks again from their encoder output", len(todo))
 
         _PIPELINE_CLASS = LoopSafePipeline

@@ -186,7 +186,9 @@ def test_loops_are_redecoded_in_one_batch_then_collapsed(
     call = t._redecoder.calls[0]
     assert call["beam_size"] == 1 and call["temperature"] == 0.0 and call["no_repeat_ngram_size"] == 10
     assert call["batch_size"] == 2 and call["language"] == "vi"
-    assert call["max_new_tokens"] == 16 + int(12 * 4.4)  # the longest span, 4 s with 0.2 s margins
+    # The longest span is 4.4 s (0.2 s margins): 16 + 12 * 4.4 tokens, which CTranslate2 emits with a max_length
+    # of twice that (3 prompt tokens without a loaded model).
+    assert call["max_new_tokens"] == 2 * (16 + int(12 * 4.4)) - 3
     assert call["clip_timestamps"][0] == {"start": 4.8, "end": 9.2}  # the span only, window times
     collapsed = t._repair([looping], audio, 5.0, TranscribeOptions(redecode_loops=False))
     assert collapsed[0].text == "thu ngân sách mơ" and collapsed[0].flags == ("repetition_repaired",)
@@ -259,3 +261,85 @@ def test_first_pass_token_cap_leaves_room_for_a_long_prompt(transcriber: Transcr
     vocabulary = tuple(f"Phường {i} thành phố Bảo Lộc" for i in range(60))
     segs = list(transcriber.transcribe(TWO_SPEAKERS, options=TranscribeOptions(vocabulary=vocabulary, beam_size=1)))
     assert all(0 <= s.start < s.end <= 18.7 for s in segs)
+
+
+def test_max_length_accounts_for_ctranslate2_halving_it() -> None:
+    from speech.transcriber import _max_length
+
+    assert _max_length(448, 3, 0, 100) == 200
+    assert _max_length(448, 3, 30, 100) == 260  # a forced prefix counts in the output
+    assert _max_length(448, 150, 0, 100) == 249  # a long prompt leaves room for the output after it
+    assert _max_length(448, 3, 0, 224) is None  # Whisper's own limit: no cap needed
+    assert _max_length(448, 3, 0, 300) is None
+
+
+@pytest.mark.slow
+def test_max_length_caps_real_decoding_at_the_token_budget(transcriber: Transcriber) -> None:
+    import ctranslate2
+    from faster_whisper.audio import decode_audio
+    from faster_whisper.tokenizer import Tokenizer
+
+    from speech.transcriber import _max_length
+
+    whisper = transcriber.model
+    tokenizer = Tokenizer(whisper.hf_tokenizer, True, task="transcribe", language="vi")
+    features = whisper.feature_extractor(decode_audio(str(TWO_SPEAKERS)))[:, :3000]
+    encoded = np.asarray(whisper.encode(features[None]))
+    for prompt in ([], tokenizer.encode(" Phường 1, thành phố Bảo Lộc, Đà Lạt, Đơn Dương." * 4)):
+        full = whisper.get_prompt(tokenizer, prompt, without_timestamps=False)
+        for budget in (12, 30):
+            max_length = _max_length(whisper.max_length, len(full), 0, budget)
+            assert max_length is not None
+            out = whisper.model.generate(
+                ctranslate2.StorageView.from_array(encoded), [full], beam_size=1, max_length=max_length
+            )
+            assert len(out[0].sequences_ids[0]) == budget  # 18 s of speech need more: the budget binds exactly
+
+
+@pytest.mark.slow
+def test_looping_chunks_are_decoded_again_together_across_batches(
+    transcriber: Transcriber, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faster_whisper.audio import decode_audio
+
+    import speech.transcriber as st
+
+    # Four copies of the two-speaker recording, 30.7 s apart: several VAD chunks (at most 30 s each), batches of 1.
+    clip = decode_audio(str(TWO_SPEAKERS))
+    gap = np.zeros(int(30.7 * 16000) - len(clip), np.float32)
+    path = media.write_audio(tmp_path / "four.wav", np.concatenate([clip, gap] * 4))
+    flagged: list[float] = []
+
+    def every_chunk_loops(text: str, duration_s: float, opts: TranscribeOptions) -> bool:
+        flagged.append(duration_s)
+        return True
+
+    monkeypatch.setattr(st, "_loop_swallowed_speech", every_chunk_loops)
+    whisper = transcriber.model
+    calls: list[tuple[int, int]] = []
+    real = whisper.model
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def generate(self, features: Any, prompts: Any, **kwargs: Any) -> Any:
+            calls.append((len(prompts), kwargs.get("no_repeat_ngram_size", 0)))
+            return real.generate(features, prompts, **kwargs)
+
+    monkeypatch.setattr(whisper, "model", Counting())
+    segs = list(transcriber.transcribe(path, options=TranscribeOptions(batch_size=1, beam_size=1)))
+    n = len(flagged)
+    assert n >= 3
+    first = [size for size, block in calls if block == 0]
+    again = [size for size, block in calls if block == 10]  # the re-decoding blocks repeated 10-grams
+    assert first == [1] * n
+    # Batches wait until 2 * batch_size looping chunks are pending, then those are decoded again together.
+    assert sum(again) == n and again[0] == 2 and max(again) == 2 and len(again) == (n + 1) // 2
+    assert all("repetition_redecoded" in s.flags for s in segs)
+    starts = [s.start for s in segs]
+    assert starts == sorted(starts) and segs[-1].end <= 4 * 30.7
+    words = [w for s in segs for w in s.words]
+    assert words and all(a.start <= b.start + 1e-6 for a, b in zip(words, words[1:], strict=False))
+    copies = {int(s.start // 30.7) for s in segs}
+    assert copies == {0, 1, 2, 3}  # every copy transcribed, in its own place
