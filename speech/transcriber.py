@@ -108,6 +108,10 @@ class TranscribeOptions:
         redecode_tokens_per_s: token cap, per second of audio plus 16 (timestamps included), of the
             first pass (per batch, from its longest chunk) and of the re-decoding (fast speech is about
             6 syllables/s, 12 tokens/s; Whisper itself stops at 224 tokens per 30 s chunk).
+        first_pass_tokens_per_s: token budget, per second plus 16, of the first pass (beam search) where
+            its encoder output is reused (CPU, with ``redecode_loops``): a chunk still speaking at the
+            budget is finished greedily from its encoder output, so the budget only bounds what beam
+            search spends on a loop (every batch with a looping chunk runs to the budget).
         window_s: audio decoded and transcribed at once, seconds (memory: 64 kB per second).
         max_duration_s: refuse longer recordings, seconds.
     """
@@ -135,6 +139,7 @@ class TranscribeOptions:
     redecode_beam_size: int = 1
     redecode_no_repeat_ngram_size: int = 10
     redecode_tokens_per_s: float = 12.0
+    first_pass_tokens_per_s: float = 6.0
     window_s: float = 600.0
     max_duration_s: float = DEFAULT_MAX_DURATION_S
 
@@ -545,9 +550,11 @@ def _loop_swallowed_speech(text: str, duration_s: float, opts: TranscribeOptions
     return _suspect(text, _compression_ratio(text), opts) and _sparse(text, duration_s)
 
 
-def _token_cap(opts: TranscribeOptions, duration_s: float) -> int:
-    """Most tokens (timestamps included) that ``duration_s`` seconds of speech need: loops run past it."""
-    return 16 + int(opts.redecode_tokens_per_s * duration_s)
+def _token_cap(opts: TranscribeOptions, duration_s: float, rate: float | None = None) -> int:
+    """Most tokens (timestamps included) that ``duration_s`` seconds of speech need: loops run past it.
+
+    ``rate``: tokens per second (default ``opts.redecode_tokens_per_s``)."""
+    return 16 + int((opts.redecode_tokens_per_s if rate is None else rate) * duration_s)
 
 
 def _max_length(model_max_length: int, n_prompt: int, n_prefix: int, n_new: int) -> int | None:
@@ -565,6 +572,9 @@ def _max_length(model_max_length: int, n_prompt: int, n_prefix: int, n_new: int)
 
 
 _PIPELINE_CLASS: Any = None
+#: A first-pass batch held back: features, chunks' metadata, encoder output, outputs (tokens) and the chunks
+#: to decode again as (index in the batch, tokens to resume after, True for a loop / False if cut short).
+_Held = tuple[Any, Any, Any, list[dict[str, Any]], list[tuple[int, list[int], bool]]]
 
 
 def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
@@ -586,20 +596,30 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                 self._metadata: list[dict[str, Any]] = []
                 self._precomputed: tuple[Any, list[dict[str, Any]]] | None = None
                 self._last_speech = 0.0
+                self._budget: int | None = None
 
             def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:
                 if self._precomputed is not None:  # decoded (and repaired) by _batched_segments_generator
                     done, self._precomputed = self._precomputed, None
                     return done
                 opts = self.loop_options
+                self._budget = None
                 if opts is not None and options.max_new_tokens is None and self._metadata:
-                    # A chunk needs at most ~12 tokens per second; a loop runs on to the model's limit.
+                    # A chunk needs at most ~12 tokens per second; a loop runs on to the model's limit. Where
+                    # chunks cut short can be finished from the encoder output, beam search stops earlier.
                     longest = max(m["duration"] for m in self._metadata)
+                    rate = opts.first_pass_tokens_per_s if self._finishes(opts, options) else None
+                    budget = _token_cap(opts, longest, rate)
                     n_prompt = len(self._prompt(tokenizer, options))
-                    max_length = _max_length(self.model.max_length, n_prompt, 0, _token_cap(opts, longest))
+                    max_length = _max_length(self.model.max_length, n_prompt, 0, budget)
                     if max_length is not None:
                         options = replace(options, max_new_tokens=max_length - n_prompt)
+                        self._budget = budget
                 return super().generate_segment_batched(features, tokenizer, options)
+
+            def _finishes(self, opts: TranscribeOptions | None, options: Any) -> bool:
+                """True when chunks are repaired and finished here, from the first pass's encoder output."""
+                return opts is not None and opts.redecode_loops and self.reuse_encoder and not options.multilingual
 
             def _batched_segments_generator(
                 self,
@@ -611,27 +631,30 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                 log_progress: bool,
             ) -> Any:
                 opts = self.loop_options
-                if opts is None or not opts.redecode_loops or not self.reuse_encoder or options.multilingual:
+                if opts is None or not self._finishes(opts, options):
                     yield from super()._batched_segments_generator(
                         features, tokenizer, chunks_metadata, batch_size, options, log_progress
                     )
                     return
-                # Batches wait here from the first one with a looping chunk on, until 2 * batch_size looping
-                # chunks are pending (or _MAX_HELD batches): they are decoded again together, which costs
-                # about a third per chunk of decoding them batch by batch (greedy decoding of one sequence
-                # leaves the cores idle).
+                # Batches wait here from the first one with a chunk to decode again on (a loop that swallowed
+                # speech, or speech cut at the first pass's budget), until 2 * batch_size such chunks are
+                # pending (or _MAX_HELD batches): they are decoded together, which costs about 0.4x per chunk
+                # of decoding them batch by batch (greedy decoding of one sequence leaves the cores idle).
                 self._precomputed = None
-                held: list[tuple[Any, Any, Any, list[dict[str, Any]], list[int]]] = []
+                held: list[_Held] = []
                 pending = 0
                 for i in range(0, len(features), batch_size):
                     feats, meta = features[i : i + batch_size], chunks_metadata[i : i + batch_size]
                     self._metadata = meta
                     encoder_output, outputs = self.generate_segment_batched(feats, tokenizer, options)
-                    todo = [
-                        k
-                        for k, (out, m) in enumerate(zip(outputs, meta, strict=True))
-                        if _loop_swallowed_speech(tokenizer.decode(out["tokens"]), m["duration"], opts)
-                    ]
+                    todo = []
+                    for k, (out, m) in enumerate(zip(outputs, meta, strict=True)):
+                        text = tokenizer.decode(out["tokens"])
+                        if _loop_swallowed_speech(text, m["duration"], opts):
+                            # The words before the loop are kept: decoding resumes where the loop began.
+                            todo.append((k, _prefix_before_loop(tokenizer, out["tokens"]), True))
+                        elif self._budget is not None and len(out["tokens"]) >= self._budget and not has_loop(text):
+                            todo.append((k, list(out["tokens"]), False))  # cut short: finish it
                     held.append((feats, meta, encoder_output, outputs, todo))
                     pending += len(todo)
                     if pending == 0 or pending >= 2 * batch_size or len(held) >= _MAX_HELD:
@@ -642,12 +665,12 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
 
             def _release(
                 self,
-                held: list[tuple[Any, Any, Any, list[dict[str, Any]], list[int]]],
+                held: list[_Held],
                 tokenizer: Any,
                 options: Any,
                 opts: TranscribeOptions,
             ) -> Any:
-                """Decode the looping chunks of ``held`` again in one call, then turn each batch into segments
+                """Decode the pending chunks of ``held`` again in one call, then turn each batch into segments
                 (faster-whisper's own code: timestamps, word timings) in order."""
                 if any(todo for *_, todo in held):
                     try:
@@ -680,7 +703,7 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
 
             def _redecode(
                 self,
-                held: list[tuple[Any, Any, Any, list[dict[str, Any]], list[int]]],
+                held: list[_Held],
                 tokenizer: Any,
                 options: Any,
                 opts: TranscribeOptions,
@@ -688,14 +711,13 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                 import ctranslate2
 
                 whisper = self.model
-                todo = [(meta, outputs, k) for _, meta, _, outputs, ks in held for k in ks]
+                todo = [(meta, outputs, k, looped) for _, meta, _, outputs, ks in held for k, _, looped in ks]
                 subset = np.ascontiguousarray(
-                    np.concatenate([np.asarray(enc)[ks] for _, _, enc, _, ks in held if ks], axis=0)
+                    np.concatenate([np.asarray(enc)[[k for k, *_ in ks]] for _, _, enc, _, ks in held if ks], axis=0)
                 )
                 prompt = self._prompt(tokenizer, options)
-                # The words before the loop are kept: decoding resumes where the loop began.
-                prefixes = [_prefix_before_loop(tokenizer, outputs[k]["tokens"]) for _, outputs, k in todo]
-                longest = max(meta[k]["duration"] for meta, _, k in todo)
+                prefixes = [prefix for *_, ks in held for _, prefix, _ in ks]
+                longest = max(meta[k]["duration"] for meta, _, k, _ in todo)
                 max_length = _max_length(
                     whisper.max_length, len(prompt), max(len(p) for p in prefixes), _token_cap(opts, longest)
                 )
@@ -711,7 +733,7 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                     repetition_penalty=options.repetition_penalty,
                     no_repeat_ngram_size=opts.redecode_no_repeat_ngram_size,
                 )
-                for (meta, outputs, k), prefix, res in zip(todo, prefixes, results, strict=True):
+                for (meta, outputs, k, looped), prefix, res in zip(todo, prefixes, results, strict=True):
                     tokens = list(res.sequences_ids[0])
                     if tokens[: len(prefix)] != prefix:  # CTranslate2 4.x returns the prefix with the result
                         tokens = prefix + tokens
@@ -720,8 +742,9 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                         "no_speech_prob": res.no_speech_prob,
                         "tokens": tokens,
                     }
-                    self.redecoded_seeks.add(int(meta[k]["offset"] * whisper.frames_per_second))
-                logger.info("Decoded %d looping chunks again from their encoder output", len(todo))
+                    if looped:
+                        self.redecoded_seeks.add(int(meta[k]["offset"] * whisper.frames_per_second))
+                logger.info("Decoded %d chunks again (loops, or cut short) from their encoder output", len(todo))
 
         _PIPELINE_CLASS = LoopSafePipeline
     return _PIPELINE_CLASS(model, reuse_encoder)
