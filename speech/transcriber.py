@@ -7,17 +7,18 @@ decoded in batches). Memory is bounded by one window whatever the recording's le
 are yielded as they are produced (with times from the start of the recording), and a crashed job
 restarts with ``start_s`` = the end of its last stored segment.
 
-Repetition loops ("tình tình tình ...") are handled in three steps. The first pass caps each batch
-at 16 + 12 tokens per second of its longest chunk (Whisper's own limit, 224 tokens, is the binding one
-for chunks longer than ~17 s). A chunk whose text loops (see :mod:`speech.repetition`) or compresses
-too well, and whose text without the loop is too sparse for its audio (under 2 words per second: the
-loop swallowed speech), is decoded again from the encoder output the first pass computed (no second
-encoding), resuming after the words before the loop, greedily, with an n-gram block. Batches with such
-chunks wait until 2 x ``batch_size`` of them are pending, and those are decoded again in one call
-(greedy decoding of one or two sequences leaves the cores idle: at 8 a chunk costs 0.4x as much as
-alone). Where the encoder output cannot be reused (CUDA, language detection per chunk), the segment's
-own span is decoded again instead, in batches. What still loops, and loops that swallowed nothing, are
-collapsed to one copy and flagged.
+Repetition loops ("tình tình tình ...") are handled in three steps. The first pass (beam search)
+stops each batch at a token budget from its longest chunk: a loop otherwise runs on to Whisper's limit
+(224 tokens per chunk), and every batch with a looping chunk pays for it. A chunk whose text loops (see
+:mod:`speech.repetition`) or compresses too well, and whose text without the loop is too sparse for its
+audio (under 2 words per second: the loop swallowed speech), is decoded again from the encoder output the
+first pass computed (no second encoding), resuming after the words before the loop, greedily, with an
+n-gram block; a chunk still speaking at the budget is finished the same way, after all its words. Those
+chunks wait until 2 x ``batch_size`` of them are pending and are decoded in one call (greedy decoding of
+one or two sequences leaves the cores idle: at 8 a chunk costs 0.4x as much as alone). Where the encoder
+output cannot be reused (CUDA, language detection per chunk), the budget is the generous
+``redecode_tokens_per_s`` and the looping segment's own span is decoded again instead, in batches. What
+still loops, and loops that swallowed nothing, are collapsed to one copy and flagged.
 
 Example::
 
@@ -95,12 +96,12 @@ class TranscribeOptions:
         condition_on_previous_text: feed the previous chunk's text as prompt (off: prevents loops
             from propagating; the batched pipeline ignores it anyway).
         repair_loops: detect repetition loops and repair them (collapse to one copy, flagged), and
-            cap the first pass at ``redecode_tokens_per_s``.
+            give the first pass a token budget (``first_pass_tokens_per_s``).
         redecode_loops: before collapsing, decode again the looping chunks whose loop swallowed
             speech (recovers those words), from the first pass's encoder output, greedily
             (``redecode_beam_size``), after the words before the loop. False: collapse only.
-            Measured on 12.7 min of espeak-ng audio where base loops in 14 of ~45 chunks: about
-            +3% CPU over raw faster-whisper, WER 0.90 vs 0.92.
+            Measured on 12.7 min of espeak-ng audio where base loops in ~15 of ~45 chunks: about
+            +10% CPU over raw faster-whisper, WER 0.91 vs 0.92 (experiments/results/speech_benchmark.md).
         redecode_beam_size: beam width of the re-decoding (1 = greedy).
         redecode_no_repeat_ngram_size: n-gram block of the re-decoding, in tokens (a Vietnamese
             syllable is 1-3 tokens, so 10 tokens is about 4 syllables: short enough to stop a loop,
