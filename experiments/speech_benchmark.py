@@ -292,14 +292,12 @@ def run_worker(
 
 
 # ----------------------------------------------------------------------------------------- main
-def _score(r: dict[str, Any], kind: str, meeting: dict[str, Any], duration: float) -> dict[str, Any]:
-    """Add accuracy, loops, speed and (ours) speaker figures to one run's result."""
+def _score(r: dict[str, Any], kind: str, meeting: dict[str, Any]) -> dict[str, Any]:
+    """Add accuracy, loops and (ours) speaker figures to one run's result."""
     from speech.repetition import find_loops
 
     hyp = " ".join(s["text"] for s in r["segments"])
     r["wer"] = wer(meeting["reference"], hyp)
-    r["rtf"] = r["transcribe_s"] / duration
-    r["cpu_rtf"] = r["transcribe_cpu_s"] / duration
     r["loops"] = [
         {"start": s["start"], "unit": lp.text, "repeats": lp.repeats}
         for s in r["segments"]
@@ -343,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--result", help=argparse.SUPPRESS)
     p.add_argument("--diarize", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.repeats < 1:
+        p.error(f"expected --repeats >= 1, got {args.repeats}")
 
     if args.worker:
         worker(
@@ -378,26 +378,20 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             load0 = os.getloadavg()[0]
             r = run_worker(kind, meeting["path"], args, model_dir, work, diarize=(kind == "ours" and rep == 0))
-            load1 = os.getloadavg()[0]
-            if rep:
-                first = runs[kind]
-                first["repeats"].append(
-                    {"wall_s": r["transcribe_s"], "cpu_s": r["transcribe_cpu_s"], "load": [load0, load1]}
-                )
-                first["transcribe_s"] = float(np.median([x["wall_s"] for x in first["repeats"]]))
-                first["transcribe_cpu_s"] = float(np.median([x["cpu_s"] for x in first["repeats"]]))
-                first["rtf"] = first["transcribe_s"] / duration
-                first["cpu_rtf"] = first["transcribe_cpu_s"] / duration
+            sample = {"wall_s": r["transcribe_s"], "cpu_s": r["transcribe_cpu_s"], "load": [load0, os.getloadavg()[0]]}
+            if rep == 0:
+                runs[kind] = {**_score(r, kind, meeting), "repeats": [], "load_1min": sample["load"]}
+            else:
                 print(
-                    f"{kind} (repeat {rep + 1}): {r['transcribe_s']:.1f} s wall, {r['transcribe_cpu_s']:.0f} CPU-s",
-                    flush=True,
+                    f"{kind} (repeat {rep + 1}): {sample['wall_s']:.1f} s wall, {sample['cpu_s']:.0f} CPU-s", flush=True
                 )
-                continue
-            r["repeats"] = [{"wall_s": r["transcribe_s"], "cpu_s": r["transcribe_cpu_s"], "load": [load0, load1]}]
-            r["load_1min"] = [load0, load1]
-            runs[kind] = _score(r, kind, meeting, duration)
+            runs[kind]["repeats"].append(sample)
     for kind in kinds:
         r = runs[kind]
+        r["transcribe_s"] = float(np.median([x["wall_s"] for x in r["repeats"]]))
+        r["transcribe_cpu_s"] = float(np.median([x["cpu_s"] for x in r["repeats"]]))
+        r["rtf"] = r["transcribe_s"] / duration
+        r["cpu_rtf"] = r["transcribe_cpu_s"] / duration
         if kind == "ours":
             r["rtf_with_diarization"] = (r["transcribe_s"] + r.get("diarize_s", 0.0)) / duration
         print(

@@ -36,6 +36,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -149,6 +150,11 @@ class TranscribeOptions:
             raise ValueError(
                 "Expected beam_size >= 1, batch_size >= 1 and redecode_beam_size >= 1. "
                 f"Got: {self.beam_size}, {self.batch_size}, {self.redecode_beam_size}."
+            )
+        if not (self.redecode_tokens_per_s > 0 and self.first_pass_tokens_per_s > 0):
+            raise ValueError(
+                "Expected redecode_tokens_per_s > 0 and first_pass_tokens_per_s > 0. "
+                f"Got: {self.redecode_tokens_per_s!r}, {self.first_pass_tokens_per_s!r}."
             )
         if self.vocabulary_mode not in ("hotwords", "prompt"):
             raise ValueError(f"Expected vocabulary_mode 'hotwords' or 'prompt'. Got: {self.vocabulary_mode!r}.")
@@ -435,9 +441,8 @@ class Transcriber:
         tokenizer = Tokenizer(
             self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language=language or "en"
         )
-        prompt = opts.prompt()
-        previous = tokenizer.encode(prompt) if prompt else []
-        return len(self._model.get_prompt(tokenizer, previous, without_timestamps=False, hotwords=opts.hotwords()))
+        decoding = SimpleNamespace(initial_prompt=opts.prompt(), without_timestamps=False, hotwords=opts.hotwords())
+        return len(self._pipeline._prompt(tokenizer, decoding))
 
     def _redecode(
         self,
@@ -543,12 +548,12 @@ def _compression_ratio(text: str) -> float:
 
 
 def _needs_redecode(seg: Segment, opts: TranscribeOptions) -> bool:
-    return _suspect(seg.text, seg.compression_ratio, opts) and _sparse(seg.text, seg.end - seg.start)
+    return _loop_swallowed_speech(seg.text, seg.compression_ratio, seg.end - seg.start, opts)
 
 
-def _loop_swallowed_speech(text: str, duration_s: float, opts: TranscribeOptions) -> bool:
-    """True for a chunk's first-pass ``text`` that loops and whose loop swallowed speech: decode it again."""
-    return _suspect(text, _compression_ratio(text), opts) and _sparse(text, duration_s)
+def _loop_swallowed_speech(text: str, compression_ratio: float, duration_s: float, opts: TranscribeOptions) -> bool:
+    """True for a text (of a segment or a chunk) that loops and whose loop swallowed speech: decode it again."""
+    return _suspect(text, compression_ratio, opts) and _sparse(text, duration_s)
 
 
 def _token_cap(opts: TranscribeOptions, duration_s: float, rate: float | None = None) -> int:
@@ -651,7 +656,7 @@ def _loop_safe_pipeline(model: Any, reuse_encoder: bool) -> Any:
                     todo = []
                     for k, (out, m) in enumerate(zip(outputs, meta, strict=True)):
                         text = tokenizer.decode(out["tokens"])
-                        if _loop_swallowed_speech(text, m["duration"], opts):
+                        if _loop_swallowed_speech(text, _compression_ratio(text), m["duration"], opts):
                             # The words before the loop are kept: decoding resumes where the loop began.
                             todo.append((k, _prefix_before_loop(tokenizer, out["tokens"]), True))
                         elif self._budget is not None and len(out["tokens"]) >= self._budget and not has_loop(text):

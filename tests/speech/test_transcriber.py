@@ -27,6 +27,11 @@ def test_options_validation_and_kwargs() -> None:
         TranscribeOptions(vocabulary="Đà Lạt")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="window_s >= 60"):
         TranscribeOptions(window_s=10)
+    for bad in (0.0, -3.0, float("nan")):
+        with pytest.raises(ValueError, match="first_pass_tokens_per_s > 0"):
+            TranscribeOptions(first_pass_tokens_per_s=bad)
+    with pytest.raises(ValueError, match="redecode_tokens_per_s > 0"):
+        TranscribeOptions(redecode_tokens_per_s=0)
 
 
 def test_bad_audio_fails_before_model(tmp_path: Path) -> None:
@@ -310,7 +315,7 @@ def test_looping_chunks_are_decoded_again_together_across_batches(
     path = media.write_audio(tmp_path / "four.wav", np.concatenate([clip, gap] * 4))
     flagged: list[float] = []
 
-    def every_chunk_loops(text: str, duration_s: float, opts: TranscribeOptions) -> bool:
+    def every_chunk_loops(text: str, compression_ratio: float, duration_s: float, opts: TranscribeOptions) -> bool:
         flagged.append(duration_s)
         return True
 
@@ -357,3 +362,12 @@ def test_chunks_cut_at_the_first_pass_budget_are_finished_greedily(transcriber: 
     assert " ".join(s.text for s in cut).casefold().split() == " ".join(s.text for s in uncut).casefold().split()
     assert len(" ".join(s.text for s in cut).split()) > 16  # far more than the 16 + 0.5 * 18.7 budget allows
     assert not any("repetition_redecoded" in s.flags for s in cut)
+
+
+@pytest.mark.slow
+def test_prompt_length_counts_the_vocabulary_and_the_prompt(transcriber: Transcriber) -> None:
+    bare = transcriber._prompt_length(TranscribeOptions(), "vi")
+    assert bare == 3  # <|startoftranscript|><|vi|><|transcribe|>
+    hinted = transcriber._prompt_length(TranscribeOptions(vocabulary=("Đà Lạt", "Bảo Lộc")), "vi")
+    prompted = transcriber._prompt_length(TranscribeOptions(initial_prompt="Họp Ủy ban nhân dân tỉnh Lâm Đồng."), "vi")
+    assert hinted > bare + 4 and prompted > bare + 8
