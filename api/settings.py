@@ -39,7 +39,10 @@ class ModelSettings(BaseModel):
 class SpeechSettings(BaseModel):
     model: str = Field("champion", description="'champion' (registry) or a CTranslate2 model directory")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
-    compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
+    compute_type: str | None = Field(
+        None,
+        description="CTranslate2 compute type (int8, int8_float16, float16, ...); unset: int8 on CPU, float16 on GPU",
+    )
     language: str = "vi"
     batch_size: int = Field(4, ge=1, le=64, description="chunks decoded together (memory grows with it)")
     cpu_threads: int = Field(0, ge=0, description="0 = all cores")

@@ -22,6 +22,10 @@ and measures the peak RSS of both pipelines on it, end to end.
     python -m experiments.speech_benchmark --help
     nice -n 10 python -m experiments.speech_benchmark --cpu-threads 2
 
+``--meeting-dir DIR`` keeps the built meeting (meeting.mp3 and meeting.json) and reuses it on the next
+run, which is how it travels to a machine without espeak-ng; ``--device cuda`` measures the GPU path
+(float16 unless ``--compute-type`` says otherwise).
+
 Timings are noisy on a shared machine: the report gives the load average before and after.
 """
 
@@ -213,7 +217,39 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def worker(kind: str, audio: str, model_dir: str, cpu_threads: int, opts_json: str, diarize: bool, result: str) -> None:
+def save_meeting(meeting: dict[str, Any], directory: Path) -> None:
+    """Keep a built meeting (its mp3 and its reference) for later runs, here or on another machine."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(meeting["path"], directory / "meeting.mp3")
+    meta = {k: v for k, v in meeting.items() if k not in ("path", "samples")}
+    (directory / "meeting.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def load_meeting(directory: Path) -> dict[str, Any] | None:
+    """A meeting kept by :func:`save_meeting`, or None when ``directory`` holds none."""
+    meta, mp3 = directory / "meeting.json", directory / "meeting.mp3"
+    if not (meta.is_file() and mp3.is_file()):
+        return None
+    meeting = json.loads(meta.read_text(encoding="utf-8"))
+    meeting["turns"] = [tuple(t) for t in meeting["turns"]]
+    return {**meeting, "path": str(mp3)}
+
+
+def _compute_type(device: str, compute_type: str | None) -> str:
+    return compute_type or ("int8" if device == "cpu" else "float16")
+
+
+def worker(
+    kind: str,
+    audio: str,
+    model_dir: str,
+    cpu_threads: int,
+    opts_json: str,
+    diarize: bool,
+    result: str,
+    device: str = "cpu",
+    compute_type: str | None = None,
+) -> None:
     from speech.transcriber import TranscribeOptions, Transcriber
 
     opts = TranscribeOptions(**json.loads(opts_json))
@@ -222,7 +258,9 @@ def worker(kind: str, audio: str, model_dir: str, cpu_threads: int, opts_json: s
     out: dict[str, Any] = {"kind": kind}
     t0 = time.perf_counter()
     if kind.startswith("ours"):
-        tr = Transcriber(model_dir, cpu_threads=cpu_threads, options=opts).load()
+        tr = Transcriber(
+            model_dir, device=device, compute_type=compute_type, cpu_threads=cpu_threads, options=opts
+        ).load()
         out["load_s"] = time.perf_counter() - t0
         out["rss_after_load_mb"] = _rss_mb()
         c0, t1 = _cpu_s(), time.perf_counter()
@@ -242,7 +280,9 @@ def worker(kind: str, audio: str, model_dir: str, cpu_threads: int, opts_json: s
     else:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+        model = WhisperModel(
+            model_dir, device=device, compute_type=_compute_type(device, compute_type), cpu_threads=cpu_threads
+        )
         pipe = BatchedInferencePipeline(model)
         out["load_s"] = time.perf_counter() - t0
         out["rss_after_load_mb"] = _rss_mb()
@@ -281,9 +321,13 @@ def run_worker(
         json.dumps(opts),
         "--result",
         str(result),
+        "--device",
+        args.device,
     ]
+    if args.compute_type:
+        cmd += ["--compute-type", args.compute_type]
     if diarize:
-        cmd.append("--diarize")
+        cmd.append("--worker-diarize")
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO)
     out = json.loads(result.read_text(encoding="utf-8"))
@@ -292,7 +336,7 @@ def run_worker(
 
 
 # ----------------------------------------------------------------------------------------- main
-def _score(r: dict[str, Any], kind: str, meeting: dict[str, Any]) -> dict[str, Any]:
+def _score(r: dict[str, Any], kind: str, meeting: dict[str, Any], diarize: bool = True) -> dict[str, Any]:
     """Add accuracy, loops and (ours) speaker figures to one run's result."""
     from speech.repetition import find_loops
 
@@ -303,7 +347,7 @@ def _score(r: dict[str, Any], kind: str, meeting: dict[str, Any]) -> dict[str, A
         for s in r["segments"]
         for lp in find_loops(s["text"])
     ]
-    if kind == "ours":
+    if kind == "ours" and diarize:
         r["diarization_accuracy"] = diarization_accuracy(meeting["turns"], r["segments"])
         r["n_speakers_found"] = len({s["speaker"] for s in r["segments"]})
         r["voice_similarity"] = voice_similarity(meeting)
@@ -323,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--long-runs", default="ours,raw", help="comma-separated pipelines run on the long file")
     p.add_argument("--model-dir", type=Path, default=None, help="CTranslate2 Whisper dir (default: base, assembled)")
     p.add_argument("--cpu-threads", type=int, default=2)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where both pipelines decode")
+    p.add_argument("--compute-type", default=None, help="CTranslate2 compute type (default: int8 CPU, float16 CUDA)")
+    p.add_argument("--meeting-dir", type=Path, default=None, help="reuse the meeting kept here, or keep the one built")
+    p.add_argument("--no-diarize", dest="diarize", action="store_false", help="skip speaker labels (and their figures)")
     p.add_argument("--repeats", type=int, default=2, help="runs of each pipeline on the meeting, alternated")
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=4, help="first pass, both pipelines (memory grows with it)")
@@ -339,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--audio", help=argparse.SUPPRESS)
     p.add_argument("--opts", default="{}", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
-    p.add_argument("--diarize", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--worker-diarize", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.error(f"expected --repeats >= 1, got {args.repeats}")
@@ -351,8 +399,10 @@ def main(argv: list[str] | None = None) -> int:
             str(args.model_dir),
             args.cpu_threads,
             args.opts,
-            args.diarize,
+            args.worker_diarize,
             args.result,
+            args.device,
+            args.compute_type,
         )
         return 0
 
@@ -363,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = args.model_dir or ensure_default_model(work / "whisper-base")
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    meeting = build_meeting(args.text, work, args.min_minutes)
+    meeting = load_meeting(args.meeting_dir) if args.meeting_dir else None
+    if meeting is None:
+        meeting = build_meeting(args.text, work, args.min_minutes)
+        if args.meeting_dir:
+            save_meeting(meeting, args.meeting_dir)
     print(
         f"meeting: {meeting['duration_s'] / 60:.1f} min, {meeting['n_speakers']} speakers, "
         f"built in {time.perf_counter() - t0:.0f} s",
@@ -377,10 +431,11 @@ def main(argv: list[str] | None = None) -> int:
     for rep in range(args.repeats):
         for kind in kinds:
             load0 = os.getloadavg()[0]
-            r = run_worker(kind, meeting["path"], args, model_dir, work, diarize=(kind == "ours" and rep == 0))
+            diarize = args.diarize and kind == "ours" and rep == 0
+            r = run_worker(kind, meeting["path"], args, model_dir, work, diarize=diarize)
             sample = {"wall_s": r["transcribe_s"], "cpu_s": r["transcribe_cpu_s"], "load": [load0, os.getloadavg()[0]]}
             if rep == 0:
-                runs[kind] = {**_score(r, kind, meeting), "repeats": [], "load_1min": sample["load"]}
+                runs[kind] = {**_score(r, kind, meeting, args.diarize), "repeats": [], "load_1min": sample["load"]}
             else:
                 print(
                     f"{kind} (repeat {rep + 1}): {sample['wall_s']:.1f} s wall, {sample['cpu_s']:.0f} CPU-s", flush=True
@@ -438,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_threads": args.cpu_threads,
             "beam_size": args.beam_size,
             "batch_size": args.batch_size,
-            "compute_type": "int8",
+            "device": args.device,
+            "compute_type": _compute_type(args.device, args.compute_type),
             "repeats": args.repeats,
         },
         "audio": {
@@ -472,7 +528,9 @@ def _markdown(r: dict[str, Any]) -> str:
         f"Run {r['created']} on {r['machine']['cpus']} CPUs (shared; load average before "
         f"{r['machine']['load_before'][0]:.1f}, after {r['machine']['load_after'][0]:.1f}: "
         "timings are noisy). "
-        f"Whisper base int8, beam {r['settings']['beam_size']}, batch {r['settings']['batch_size']}, "
+        f"Whisper {Path(r['settings']['model_dir']).name} {r['settings']['compute_type']} "
+        f"on {r['settings'].get('device', 'cpu')}, beam {r['settings']['beam_size']}, "
+        f"batch {r['settings']['batch_size']}, "
         f"{r['settings']['cpu_threads']} threads, {r['settings'].get('repeats', 1)} alternated repeat(s). "
         f"Audio: {r['audio']['duration_s'] / 60:.1f} min of espeak-ng Vietnamese, "
         f"{r['audio']['n_speakers']} voices, {r['audio']['reference_words']} reference words.",
@@ -484,7 +542,7 @@ def _markdown(r: dict[str, Any]) -> str:
     for k, v in r["runs"].items():
         walls = ", ".join(f"{x['wall_s']:.1f}" for x in v.get("repeats", []))
         notes = ""
-        if k == "ours":
+        if k == "ours" and "diarization_accuracy" in v:
             notes = (
                 f"+ diarization {v.get('diarize_s', 0):.0f} s "
                 f"(RTF with it {v.get('rtf_with_diarization', 0):.3f}), "
