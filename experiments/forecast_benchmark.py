@@ -15,6 +15,11 @@ is written under the stem ``forecast_benchmark_stored_ref`` so that it never rep
     python -m experiments.forecast_benchmark --n-jobs 2
     python -m experiments.forecast_benchmark --limit 100 --datasets m3
     python -m experiments.forecast_benchmark --skip-reference --output-dir /tmp/fbench
+
+``--validation`` never reads the test parts: each training series is cut before its last horizon, which
+becomes the "test". Tune anything (methods, calibration) on that, then measure the test once.
+
+    python -m experiments.forecast_benchmark --validation --skip-baseline --output-dir /tmp/fval
 """
 
 from __future__ import annotations
@@ -45,17 +50,25 @@ OURS = "ours"
 ENSEMBLE = "SF-Ensemble"
 
 
-def load(data_dir: Path, name: str, limit: int | None) -> list[dict[str, object]]:
-    """Series of one data set: dicts with unique_id, group, freq, train (n,), test (h,)."""
+def load(data_dir: Path, name: str, limit: int | None, validation: bool = False) -> list[dict[str, object]]:
+    """Series of one data set: dicts with unique_id, group, freq, train (n,), test (h,).
+
+    ``validation``: the test parts are not read; each training series' last horizon is held out instead.
+    """
     d = data_dir / name
     tr = pd.read_csv(d / f"{name}_train.csv")
-    te = pd.read_csv(d / f"{name}_test.csv")
     meta = pd.read_csv(d / f"{name}_meta.csv")
     if limit:
         # a stratified subset: the first `limit` series of each group
         meta = meta.groupby("group", sort=False).head(limit)
     trg = {k: g.sort_values("t").y.to_numpy(float) for k, g in tr.groupby("unique_id")}
-    teg = {k: g.sort_values("t").y.to_numpy(float) for k, g in te.groupby("unique_id")}
+    if validation:
+        h = {r.unique_id: int(r.horizon) for r in meta.itertuples()}
+        teg = {k: v[-h[k] :] for k, v in trg.items() if k in h}
+        trg = {k: v[: -h[k]] for k, v in trg.items() if k in h}
+    else:
+        te = pd.read_csv(d / f"{name}_test.csv")
+        teg = {k: g.sort_values("t").y.to_numpy(float) for k, g in te.groupby("unique_id")}
     return [
         {
             "unique_id": r.unique_id,
@@ -216,7 +229,11 @@ def check_targets(
 
 
 def markdown(report: dict[str, object]) -> str:
-    out = [f"# Forecast benchmark\n\n`{report['command']}`\n", f"Machine: {report['machine']}\n"]
+    title = "Forecast benchmark, validation (each training series' last horizon held out; test parts not read)"
+    out = [
+        f"# {title if report.get('validation') else 'Forecast benchmark'}\n\n`{report['command']}`\n",
+        f"Machine: {report['machine']}\n",
+    ]
     stored = report.get("reference")
     if stored:
         out.append(
@@ -267,9 +284,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path, default=None, help="PipelineConfig JSON (default: PipelineConfig())")
     p.add_argument("--output-dir", type=Path, default=REPO / "experiments" / "results")
     p.add_argument("--mlflow-uri", default=None)
+    p.add_argument(
+        "--validation",
+        action="store_true",
+        help="hold out the last horizon of each training series instead of reading the test parts",
+    )
     args = p.parse_args(argv)
-    if args.skip_reference and args.limit:
-        p.error("--skip-reference compares with a full run's figures: it cannot be combined with --limit")
+    if args.skip_reference and (args.limit or args.validation):
+        p.error("--skip-reference compares with a full test run's figures: not with --limit or --validation")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = PipelineConfig.from_json(args.config.read_text()) if args.config else PipelineConfig()
     report: dict[str, object] = {
@@ -277,12 +299,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.node()} {platform.processor() or platform.machine()},"
         f" {os.cpu_count()} cores, n_jobs={args.n_jobs}",
         "config": cfg.to_dict(),
+        "validation": args.validation,
         "datasets": {},
     }
     if args.skip_reference:
         report["reference"] = str(args.reference)
     for ds in args.datasets:
-        items = load(args.data_dir, ds, args.limit)
+        items = load(args.data_dir, ds, args.limit, args.validation)
         logger.info("%s: %d series", ds, len(items))
         fc, t_ours = run_ours(items, cfg, args.n_jobs)
         logger.info("%s ours: %.1f s", ds, t_ours)
@@ -307,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     stem = (
         "forecast_benchmark"
+        + ("_validation" if args.validation else "")
         + (f"_limit{args.limit}" if args.limit else "")
         + ("_stored_ref" if args.skip_reference else "")
     )
