@@ -8,7 +8,8 @@ For one series the pipeline (a :class:`~forecasting.config.PipelineConfig`) does
    removes it before the non-seasonal methods run, and it is put back on their forecasts.
 2. Tết: for monthly calendar series, a lunar-new-year regressor (:mod:`forecasting.tet`) is estimated on
    the seasonally adjusted series and removed, and its future values are put back.
-3. Candidates: the configured methods forecast from the adjusted series (seasonal naive from the raw one).
+3. Candidates: the methods of the series' frequency (``PipelineConfig.pool``) forecast from the adjusted series
+   (seasonal naive from the raw one).
 4. Backtest: the same is done from ``backtest_windows`` earlier origins; the errors score each candidate.
 5. Combination: the configured rule (median, mean, best, top-k, inverse error) makes one forecast.
 6. Intervals: the backtest errors of the combined forecast give a per-step scale, multiplied by calibrated
@@ -239,15 +240,17 @@ def candidate_forecasts(
     return out, sigma1
 
 
-def _combine(fc: dict[str, FloatArray], score: dict[str, float], cfg: PipelineConfig) -> dict[str, float]:
+def _combine(
+    fc: dict[str, FloatArray], score: dict[str, float], combination: str, cfg: PipelineConfig
+) -> dict[str, float]:
     """Weights per method (summing to 1) from the backtest scores (lower is better)."""
     names = list(fc)
-    if not score or cfg.combination in ("mean", "median"):
+    if not score or combination in ("mean", "median"):
         return {k: 1.0 / len(names) for k in names}
     ranked = sorted(names, key=lambda k: score.get(k, np.inf))
-    if cfg.combination == "best":
+    if combination == "best":
         return {ranked[0]: 1.0}
-    if cfg.combination == "top_k":
+    if combination == "top_k":
         top = ranked[: cfg.top_k]
         return {k: 1.0 / len(top) for k in top}
     inv = {k: (max(score.get(k, np.inf), 1e-12)) ** (-cfg.weight_power) for k in names}
@@ -325,7 +328,7 @@ class AutoForecaster:
         notes: list[str] = []
         prep = self.prep_
         si_full = E.seasonal_indices(y, prep.m, prep.mode == "mul") if prep.mode is not None else None
-        methods = cfg.methods
+        methods, combination = cfg.pool(self.freq)
         if n < 4:
             methods = ("naive",)
             notes.append(f"series of {n} observations: naive forecast")
@@ -354,8 +357,8 @@ class AutoForecaster:
                 if len(errs) == len(bt):
                     scores[k] = float(np.mean(errs))
         usable = {k: v for k, v in fc.items() if not bt or k in scores}
-        weights = _combine(usable, scores, cfg)
-        median = cfg.combination == "median"
+        weights = _combine(usable, scores, combination, cfg)
+        median = combination == "median"
         mean = _apply(usable, weights, median)
         errors = (
             np.vstack([_apply(f, weights, median) - a for f, a in bt])

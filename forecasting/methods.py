@@ -31,7 +31,7 @@ class _Single(AutoForecaster):
 
     def fit(self, y, X=None):  # type: ignore[no-untyped-def]
         base = self.config or PipelineConfig()
-        self_config = base.with_(methods=(self._method,), combination="best")
+        self_config = base.with_(methods=(self._method,), combination="best", pools={})
         est = AutoForecaster(self_config, self.freq, self.season_length).fit(y, X)
         self.__dict__.update({k: v for k, v in est.__dict__.items() if k.endswith("_")})
         return self

@@ -87,7 +87,7 @@ def _log_pipeline(services: Services, config: Any, progress: Any = None, descrip
             params={k: json.dumps(v) if not isinstance(v, str) else v for k, v in config.to_dict().items()},
             metrics=metrics | {"n_indicators": float(len(series))},
             data_fingerprint=fp,
-            description=description or f"pipeline {config.name}: {config.combination} of {', '.join(config.methods)}",
+            description=description or f"pipeline {config.name}: {config.describe()}",
         )
     return {"version": version, "metrics": metrics, "n_indicators": len(series)}
 
@@ -108,7 +108,8 @@ def train_forecasting(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]
     """Backtest a pipeline configuration over the stored indicators and register it.
 
     ``params`` override fields of the default :class:`forecasting.PipelineConfig` (e.g.
-    ``{"combination": "mean", "methods": ["ets", "theta"]}``).
+    ``{"combination": "mean", "methods": ["ets", "theta"], "pools": {}}``; ``pools`` replaces them per frequency,
+    ``{}`` applies them to every frequency).
     """
     from forecasting import PipelineConfig
 

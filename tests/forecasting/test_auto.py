@@ -69,14 +69,14 @@ def test_failing_method_is_dropped(monkeypatch) -> None:  # type: ignore[no-unty
         raise ForecastingError("no ARIMA order could be fitted")
 
     monkeypatch.setattr(auto_mod, "_arima_forecast", boom)
-    cfg = PipelineConfig(methods=("arima", "theta"))
+    cfg = PipelineConfig(methods=("arima", "theta"), pools={})
     fc = AutoForecaster(cfg, "Y").fit(np.arange(1.0, 21.0)).predict(3)
     assert set(fc.weights) == {"theta"}
 
 
 def test_non_finite_candidate_dropped(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(auto_mod.E, "drift_forecast", lambda y, h: np.full(h, np.nan))
-    fc = AutoForecaster(PipelineConfig(methods=("drift", "naive")), "Y").fit(np.arange(1.0, 21.0)).predict(3)
+    fc = AutoForecaster(PipelineConfig(methods=("drift", "naive"), pools={}), "Y").fit(np.arange(1.0, 21.0)).predict(3)
     assert set(fc.weights) == {"naive"}
 
 
@@ -104,3 +104,18 @@ def test_naive_values() -> None:
     np.testing.assert_allclose(fc.mean, [6.0, 6.0])
     fc = Drift(freq="I").fit(np.arange(10.0)).predict(2)
     np.testing.assert_allclose(fc.mean, [10.0, 11.0])
+
+
+def test_each_frequency_uses_its_pool() -> None:
+    """Yearly and integer-index series use their own pools; other frequencies the shared one."""
+    y = np.array([10.0, 12, 13, 15, 16, 18, 21, 22, 24, 27, 28, 30, 33, 35])
+    cfg = PipelineConfig()
+    yearly = AutoForecaster(cfg, "Y").fit(y).predict(3)
+    assert set(yearly.weights) == set(cfg.pool("Y")[0]) and "drift" in yearly.weights
+    index = AutoForecaster(cfg, "I").fit(y).predict(3)
+    assert set(index.weights) == {"ets", "damped", "theta", "ar"}
+    assert np.allclose(sum(index.weights.values()), 1.0)
+    quarterly = AutoForecaster(cfg, "Q").fit(y).predict(3)
+    assert set(quarterly.weights) == set(cfg.methods)
+    one_pool = AutoForecaster(cfg.with_(pools={}), "Y").fit(y).predict(3)
+    assert set(one_pool.weights) == set(cfg.methods)

@@ -33,6 +33,12 @@ def test_config_without_newer_fields_loads_with_defaults() -> None:
         {"top_k": 0},
         {"calibration": {"M": {"120": 1.0}}},
         {"ets_multiplicative_errors": ("W",)},
+        {"pools": {"W": {"methods": ["ets"]}}},
+        {"pools": {"Y": {"methods": ["prophet"]}}},
+        {"pools": {"Y": {"combination": "vote"}}},
+        {"pools": {"Y": {"method": ["ets"]}}},
+        {"pools": {"Y": ["ets"]}},
+        {"pools": ["Y"]},
     ],
 )
 def test_invalid(changes) -> None:  # type: ignore[no-untyped-def]
@@ -43,3 +49,22 @@ def test_invalid(changes) -> None:  # type: ignore[no-untyped-def]
 def test_unknown_field() -> None:
     with pytest.raises(ForecastingError, match="unknown"):
         PipelineConfig.from_dict({"methods": ["ets"], "colour": "red"})
+
+
+def test_pools_round_trip_and_resolve() -> None:
+    cfg = PipelineConfig(pools={"Q": {"methods": ["ets", "drift"]}, "Y": {"combination": "mean"}})
+    again = PipelineConfig.from_json(cfg.to_json())
+    assert again == cfg
+    assert again.pool("Q") == (("ets", "drift"), cfg.combination)
+    assert again.pool("Y") == (cfg.methods, "mean")
+    assert again.pool("M") == (cfg.methods, cfg.combination)
+    assert "Q: median of ets, drift" in again.describe()
+
+
+def test_config_saved_before_pools_keeps_one_pool() -> None:
+    """A version registered before per-frequency pools existed forecasts every frequency as it did."""
+    old = PipelineConfig().to_dict()
+    del old["pools"]
+    cfg = PipelineConfig.from_dict(old)
+    assert cfg.pools == {}
+    assert cfg.pool("Y") == (cfg.methods, cfg.combination)
