@@ -118,10 +118,10 @@ class PipelineConfig:
                     f"pools must map frequencies in {FREQUENCIES} to {{'methods': [...], 'combination': ...}}."
                     f" Got: {freq!r}: {pool!r}"
                 )
-            methods = tuple(pool.get("methods", self.methods))
-            combination = pool.get("combination", self.combination)
-            _check_pool(methods, combination, f"pools[{freq!r}]: ")
-            pools[str(freq)] = {"methods": list(methods), "combination": combination}
+            given_methods = tuple(pool.get("methods", self.methods))
+            _check_pool(given_methods, pool.get("combination", self.combination), f"pools[{freq!r}]: ")
+            # kept as given: a key left out follows ``methods`` / ``combination``, also after ``with_``
+            pools[str(freq)] = {k: (list(v) if k == "methods" else v) for k, v in pool.items()}
         if self.top_k < 1:
             raise ForecastingError(f"top_k must be >= 1. Got: {self.top_k}")
         if self.backtest_windows < 0 or self.backtest_step < 0:
@@ -153,10 +153,8 @@ class PipelineConfig:
 
     def pool(self, freq: str) -> tuple[tuple[str, ...], str]:
         """Candidate methods and combination rule for series of frequency ``freq``."""
-        entry = self.pools.get(freq)
-        if entry is None:
-            return self.methods, self.combination
-        return tuple(entry["methods"]), str(entry["combination"])
+        entry = self.pools.get(freq, {})
+        return tuple(entry.get("methods", self.methods)), str(entry.get("combination", self.combination))
 
     def describe(self) -> str:
         """One line: the pools, e.g. ``median of ets, theta; Y: median of ets, drift``."""

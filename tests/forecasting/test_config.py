@@ -59,6 +59,8 @@ def test_pools_round_trip_and_resolve() -> None:
     assert again.pool("Y") == (cfg.methods, "mean")
     assert again.pool("M") == (cfg.methods, cfg.combination)
     assert "Q: median of ets, drift" in again.describe()
+    # a pool that leaves methods out follows them when they change
+    assert again.with_(methods=("theta", "naive")).pool("Y") == (("theta", "naive"), "mean")
 
 
 def test_config_saved_before_pools_keeps_one_pool() -> None:
