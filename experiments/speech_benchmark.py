@@ -235,10 +235,6 @@ def load_meeting(directory: Path) -> dict[str, Any] | None:
     return {**meeting, "path": str(mp3)}
 
 
-def _compute_type(device: str, compute_type: str | None) -> str:
-    return compute_type or ("int8" if device == "cpu" else "float16")
-
-
 def worker(
     kind: str,
     audio: str,
@@ -280,8 +276,10 @@ def worker(
     else:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
+        from speech.transcriber import default_compute_type
+
         model = WhisperModel(
-            model_dir, device=device, compute_type=_compute_type(device, compute_type), cpu_threads=cpu_threads
+            model_dir, device=device, compute_type=compute_type or default_compute_type(device), cpu_threads=cpu_threads
         )
         pipe = BatchedInferencePipeline(model)
         out["load_s"] = time.perf_counter() - t0
@@ -406,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
 
+    from speech.transcriber import default_compute_type
     from speech.weights import ensure_default_model
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="speech-bench-"))
@@ -494,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             "beam_size": args.beam_size,
             "batch_size": args.batch_size,
             "device": args.device,
-            "compute_type": _compute_type(args.device, args.compute_type),
+            "compute_type": args.compute_type or default_compute_type(args.device),
             "repeats": args.repeats,
         },
         "audio": {

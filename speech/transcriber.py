@@ -226,6 +226,11 @@ def _resolve_device(device: str) -> str:
     return device
 
 
+def default_compute_type(device: str) -> str:
+    """CTranslate2 compute type used when none is given: ``int8`` on CPU, ``float16`` on CUDA."""
+    return "int8" if _resolve_device(device) == "cpu" else "float16"
+
+
 class Transcriber:
     """faster-whisper ``WhisperModel`` + ``BatchedInferencePipeline`` behind a resumable generator.
 
@@ -271,7 +276,7 @@ class Transcriber:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         device = _resolve_device(self.device)
-        compute_type = self.compute_type or ("int8" if device == "cpu" else "float16")
+        compute_type = self.compute_type or default_compute_type(device)
         try:
             self._model = WhisperModel(
                 str(self.model_dir), device=device, compute_type=compute_type, cpu_threads=self.cpu_threads

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from speech.errors import AudioError, ModelError
-from speech.transcriber import TranscribeOptions, Transcriber, _collapse, _is_repeated, _quiet_cut
+from speech.transcriber import (
+    TranscribeOptions,
+    Transcriber,
+    _collapse,
+    _is_repeated,
+    _quiet_cut,
+    default_compute_type,
+)
 from speech.transcript import Segment, Word
 from tests.speech import media
 from tests.speech.conftest import TWO_SPEAKERS
@@ -371,3 +378,10 @@ def test_prompt_length_counts_the_vocabulary_and_the_prompt(transcriber: Transcr
     hinted = transcriber._prompt_length(TranscribeOptions(vocabulary=("Đà Lạt", "Bảo Lộc")), "vi")
     prompted = transcriber._prompt_length(TranscribeOptions(initial_prompt="Họp Ủy ban nhân dân tỉnh Lâm Đồng."), "vi")
     assert hinted > bare + 4 and prompted > bare + 8
+
+
+def test_default_compute_type_follows_the_device() -> None:
+    assert default_compute_type("cpu") == "int8"
+    assert default_compute_type("cuda") == "float16"
+    with pytest.raises(ValueError, match="device"):
+        default_compute_type("tpu")
