@@ -319,6 +319,46 @@ def forecast(
         console.print(f"plot: {png}")
 
 
+@app.command("seasonal-adjust")
+def seasonal_adjust_cmd(
+    input: Annotated[
+        Path,
+        typer.Argument(help="CSV or XLSX in long format: unique_id,ds,y (monthly)", exists=True, dir_okay=False),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
+    tet: Annotated[bool, typer.Option("--tet/--no-tet", help="remove Tết as a moving holiday")] = True,
+) -> None:
+    """Seasonally adjust monthly series with X-13ARIMA-SEATS (Tết as a moving holiday), one row per month."""
+    import pandas as pd
+
+    from forecasting import PipelineConfig, read_long
+    from forecasting.seasonal import seasonal_adjust
+
+    model, _ = _champion_or_default("forecasting", None)
+    config = model.config if model is not None else PipelineConfig()
+    frames = []
+    try:
+        series = read_long(
+            input.read_bytes(),
+            freq="M",
+            file_format="xlsx" if input.suffix.lower() in {".xlsx", ".xlsm"} else None,
+        )
+        with progress_bar() as bar:
+            task = bar.add_task("seasonal adjustment", total=len(series), message=f"{len(series)} series")
+            for one in series:
+                sa = seasonal_adjust(one, tet=tet, tet_window=config.tet_window)
+                frames.append(sa.to_frame())
+                if sa.tet_coefficient is not None:
+                    bar.console.print(f"{one.unique_id}: Tết coefficient {sa.tet_coefficient:+.3f} (t {sa.tet_t:+.1f})")
+                bar.advance(task)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    output.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat(frames).to_csv(output, index=False)
+    console.print(f"wrote {sum(len(f) for f in frames)} rows for {len(frames)} series to {output}")
+
+
 @app.command()
 def sentiment(
     input: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX with a text column", exists=True, dir_okay=False)],

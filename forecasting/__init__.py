@@ -8,6 +8,7 @@ from .auto import AutoForecaster, Forecast
 from .config import PipelineConfig
 from .errors import ForecastingError, NotFittedError, RowProblem, SeriesError
 from .frame import forecast_frame, forecast_series, sample_paths
+from .seasonal import SeasonalAdjustment, seasonal_adjust
 from .series import Series, parse_observations, read_long, series_from_values
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "NotFittedError",
     "PipelineConfig",
     "RowProblem",
+    "SeasonalAdjustment",
     "Series",
     "SeriesError",
     "forecast_frame",
@@ -24,5 +26,6 @@ __all__ = [
     "parse_observations",
     "read_long",
     "sample_paths",
+    "seasonal_adjust",
     "series_from_values",
 ]

@@ -369,6 +369,44 @@ def get_forecast_plot(code: Code, services: ServicesDep, _: Viewer, horizon: Ann
     return Response(png, media_type="image/png")
 
 
+@router.get("/v1/indicators/{code}/seasonal-adjustment", responses={200: {"content": {"text/csv": {}}}})
+def get_seasonal_adjustment(
+    code: Code,
+    services: ServicesDep,
+    _: Viewer,
+    tet: Annotated[bool, Query(description="remove Tết as a moving holiday (monthly series)")] = True,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """Seasonally adjusted series by X-13ARIMA-SEATS, with the Tết effect and its t statistic (monthly only)."""
+    from forecasting.seasonal import seasonal_adjust
+
+    with services.db.session() as s:
+        ind = _get(s, code)
+        series = load_series(s, ind, for_forecast=True)
+    if series is None:
+        raise InvalidInput(f"indicator {code!r} has no observations to adjust")
+    config = services.champions.get("forecasting").model.config
+    sa = seasonal_adjust(series, tet=tet, tet_window=config.tet_window)
+    frame = sa.to_frame().drop(columns="unique_id").rename(columns={"ds": "period", "y": "value"})
+    if format == "csv":
+        frame.insert(0, "indicator", code)
+        return Response(
+            frame.to_csv(index=False),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{code}-seasonally-adjusted.csv"'},
+        )
+    body = {
+        "indicator": code,
+        "method": "X-13ARIMA-SEATS (regARIMA, X-11)",
+        "decomposition": "multiplicative" if sa.multiplicative else "additive",
+        "tet": None
+        if sa.tet_coefficient is None
+        else {"coefficient": sa.tet_coefficient, "standard_error": sa.tet_se, "t": sa.tet_t},
+        "points": frame.to_dict(orient="records"),
+    }
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
 @router.get("/v1/indicators/{code}/targets")
 def get_targets(code: Code, services: ServicesDep, _: Viewer) -> dict[str, Any]:
     """Probability that each plan target of the indicator is met, from the predictive distribution

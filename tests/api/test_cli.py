@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,32 @@ def test_sentiment_csv(tmp_path: Path) -> None:
     assert rows[2]["label"] == "" and "row 4" in r.stderr
     r = ioc(tmp_path, "sentiment", str(src), "--output", str(out))
     assert r.returncode == 2 and "no column 'text'" in r.stderr
+
+
+@pytest.mark.slow
+def test_seasonal_adjust_csv(tmp_path: Path) -> None:
+    import math
+
+    from forecasting.tet import tet_regressor
+
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["unique_id", "ds", "y"])
+        for i in range(84):
+            year, month = 2016 + i // 12, i % 12 + 1
+            tet = float(tet_regressor([year], [month], 7, 14)[0])
+            season = 1 + 0.1 * math.sin(2 * math.pi * month / 12) + 0.01 * ((i * 7) % 5 - 2)
+            w.writerow(["xuat_khau", f"{year}-{month:02d}", round(1000 * (1.01**i) * season * math.exp(-0.3 * tet), 2)])
+    out = tmp_path / "sa.csv"
+    r = ioc(tmp_path, "seasonal-adjust", str(src), "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    found = re.search(r"xuat_khau: Tết coefficient ([-+0-9.]+)", r.stderr)
+    assert found is not None and abs(float(found.group(1)) + 0.3) < 0.05, r.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["unique_id", "ds", "y", "adjusted", "seasonal", "holiday", "trend", "irregular"]
+    assert len(rows) == 84
+    short = tmp_path / "short.csv"
+    short.write_text("unique_id,ds,y\n" + "\n".join(f"a,2020-{m:02d},{m}" for m in range(1, 13)) + "\n")
+    r = ioc(tmp_path, "seasonal-adjust", str(short), "--output", str(tmp_path / "x.csv"))
+    assert r.returncode == 2 and "36 to 780" in r.stderr

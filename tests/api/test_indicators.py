@@ -291,3 +291,41 @@ def test_training_a_pipeline_backtests_the_stored_indicators_and_registers_it(
     services.queue.run_next()
     job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
     assert job["status"] == "failed" and "colour" in job["error"]
+
+
+@SQLITE_ONLY
+def test_seasonal_adjustment_with_tet(api: Any, auth: Any) -> None:
+    from forecasting.tet import tet_regressor
+
+    _define(api, auth)
+    obs = _monthly(96, start_year=2014)
+    years = np.array([int(o["period"][:4]) for o in obs])
+    months = np.array([int(o["period"][5:]) for o in obs])
+    tet = tet_regressor(years, months, 7, 14)
+    for o, x in zip(obs, tet, strict=True):
+        o["value"] = round(o["value"] * math.exp(-0.3 * x), 3)  # exports drop in the month of Tết
+    api.post("/v1/indicators/exports/observations", json={"observations": obs}, headers=auth("analyst"))
+    r = api.get("/v1/indicators/exports/seasonal-adjustment", headers=auth("viewer"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["decomposition"] == "multiplicative" and len(body["points"]) == 96
+    assert body["tet"]["coefficient"] == pytest.approx(-0.3, abs=0.05) and body["tet"]["t"] < -3
+    p = body["points"][0]
+    assert p["value"] == pytest.approx(p["adjusted"] * p["seasonal"] * p["holiday"], rel=1e-6)
+    csv = api.get("/v1/indicators/exports/seasonal-adjustment?tet=false&format=csv", headers=auth("viewer"))
+    assert csv.text.splitlines()[0] == "indicator,period,value,adjusted,seasonal,holiday,trend,irregular"
+
+    # yearly, too short, unknown: clear errors
+    _define(api, auth, code="budget", frequency="Y")
+    api.post(
+        "/v1/indicators/budget/observations",
+        json={"observations": [{"period": str(2010 + i), "value": 10.0 + i} for i in range(8)]},
+        headers=auth("analyst"),
+    )
+    r = api.get("/v1/indicators/budget/seasonal-adjustment", headers=auth("viewer"))
+    assert r.status_code == 422 and "monthly" in r.json()["error"]["message"]
+    _define(api, auth, code="new_series")
+    api.post("/v1/indicators/new_series/observations", json={"observations": _monthly(24)}, headers=auth("analyst"))
+    r = api.get("/v1/indicators/new_series/seasonal-adjustment", headers=auth("viewer"))
+    assert r.status_code == 422 and "36 to 780" in r.json()["error"]["message"]
+    assert api.get("/v1/indicators/nope/seasonal-adjustment", headers=auth("viewer")).status_code == 404

@@ -34,6 +34,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/indicators/{code}/forecast"): ALL,
     ("GET", "/v1/indicators/{code}/targets"): ALL,
     ("GET", "/v1/indicators/{code}/forecast.png"): ALL,
+    ("GET", "/v1/indicators/{code}/seasonal-adjustment"): ALL,
     ("GET", "/v1/anomalies"): ALL,
     ("POST", "/v1/forecasts"): ALL,
     # transcription
