@@ -52,6 +52,25 @@ def test_keys_are_stored_hashed_and_checked(services: Any) -> None:
         assert list_keys(s)[0].revoked_at is not None
 
 
+def test_revoke_by_an_all_digit_prefix_or_by_id(services: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random hex prefix can be all digits (about 1 key in 300): it still names its key, even when it is too
+    large for an id column; a plain id still works."""
+    import api.auth
+
+    monkeypatch.setattr(api.auth.secrets, "token_hex", lambda n: "302136101653")
+    with services.db.transaction() as s:
+        digits, _ = create_key(s, name="A", role="viewer", pepper="p")
+    monkeypatch.undo()
+    with services.db.transaction() as s:
+        other, _ = create_key(s, name="B", role="viewer", pepper="p")
+    with services.db.transaction() as s:
+        assert revoke_key(s, "302136101653").id == digits.id
+        assert revoke_key(s, str(other.id)).id == other.id
+        assert revoke_key(s, "99999999999999") is None and revoke_key(s, "nope") is None
+    with services.db.session() as s:
+        assert all(k.revoked_at is not None for k in list_keys(s))
+
+
 def test_unknown_role_and_empty_name_are_refused(services: Any) -> None:
     with services.db.transaction() as s, pytest.raises(ValueError, match="unknown role 'root'"):
         create_key(s, name="x", role="root", pepper="p")
