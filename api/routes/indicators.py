@@ -378,15 +378,7 @@ def get_seasonal_adjustment(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     """Seasonally adjusted series by X-13ARIMA-SEATS, with the Tết effect and its t statistic (monthly only)."""
-    from forecasting.seasonal import seasonal_adjust
-
-    with services.db.session() as s:
-        ind = _get(s, code)
-        series = load_series(s, ind, for_forecast=True)
-    if series is None:
-        raise InvalidInput(f"indicator {code!r} has no observations to adjust")
-    config = services.champions.get("forecasting").model.config
-    sa = seasonal_adjust(series, tet=tet, tet_window=config.tet_window)
+    _, sa = _seasonal_adjustment(services, code, tet)
     frame = sa.to_frame().drop(columns="unique_id").rename(columns={"ds": "period", "y": "value"})
     if format == "csv":
         frame.insert(0, "indicator", code)
@@ -405,6 +397,36 @@ def get_seasonal_adjustment(
         "points": frame.to_dict(orient="records"),
     }
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+@router.get(
+    "/v1/indicators/{code}/seasonal-adjustment.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def get_seasonal_adjustment_plot(
+    code: Code,
+    services: ServicesDep,
+    _: Viewer,
+    tet: Annotated[bool, Query(description="remove Tết as a moving holiday")] = True,
+) -> Response:
+    """The series, its seasonally adjusted version and trend; the seasonal and Tết factors below (PNG)."""
+    from forecasting.plot import plot_seasonal_adjustment
+
+    ind, sa = _seasonal_adjustment(services, code, tet)
+    return Response(plot_seasonal_adjustment(sa, title=f"{ind.name} ({ind.unit})"), media_type="image/png")
+
+
+def _seasonal_adjustment(services: Services, code: str, tet: bool) -> tuple[Indicator, Any]:
+    from forecasting.seasonal import seasonal_adjust
+
+    with services.db.session() as s:
+        ind = _get(s, code)
+        series = load_series(s, ind, for_forecast=True)
+    if series is None:
+        raise InvalidInput(f"indicator {code!r} has no observations to adjust")
+    config = services.champions.get("forecasting").model.config
+    return ind, seasonal_adjust(series, tet=tet, tet_window=config.tet_window)
 
 
 @router.get("/v1/indicators/{code}/targets")

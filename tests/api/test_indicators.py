@@ -314,6 +314,8 @@ def test_seasonal_adjustment_with_tet(api: Any, auth: Any) -> None:
     assert p["value"] == pytest.approx(p["adjusted"] * p["seasonal"] * p["holiday"], rel=1e-6)
     csv = api.get("/v1/indicators/exports/seasonal-adjustment?tet=false&format=csv", headers=auth("viewer"))
     assert csv.text.splitlines()[0] == "indicator,period,value,adjusted,seasonal,holiday,trend,irregular"
+    png = api.get("/v1/indicators/exports/seasonal-adjustment.png", headers=auth("viewer"))
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
     # yearly, too short, unknown: clear errors
     _define(api, auth, code="budget", frequency="Y")

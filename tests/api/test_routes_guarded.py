@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/indicators/{code}/targets"): ALL,
     ("GET", "/v1/indicators/{code}/forecast.png"): ALL,
     ("GET", "/v1/indicators/{code}/seasonal-adjustment"): ALL,
+    ("GET", "/v1/indicators/{code}/seasonal-adjustment.png"): ALL,
     ("GET", "/v1/anomalies"): ALL,
     ("POST", "/v1/forecasts"): ALL,
     # transcription
