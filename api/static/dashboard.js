@@ -106,7 +106,34 @@ async function showIndicator() {
       a.click();
     };
     $("message").textContent = "";
+    showSeasonal(code, ind.frequency, token);
   } catch (err) { $("message").textContent = `Không dự báo được ${code}: ${err.message}`; }
+}
+
+async function showSeasonal(code, frequency, token) {
+  // Monthly indicators: the X-13 seasonal adjustment with Tết removed (chart from the API, effect in words).
+  const box = $("seasonal-box");
+  box.hidden = true;
+  if (frequency !== "M") return;
+  try {
+    const sa = await api(`/v1/indicators/${code}/seasonal-adjustment`);
+    const r = await fetch(`/v1/indicators/${code}/seasonal-adjustment.png`,
+                          { headers: { Authorization: `Bearer ${key}` } });
+    if (!r.ok || token !== showIndicator.token) return;
+    const img = $("seasonal");
+    if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(await r.blob());
+    const t = sa.tet;
+    const effect = !t ? "không ước lượng hiệu ứng Tết"
+      : `tháng chứa kỳ nghỉ Tết: ${sa.decomposition === "multiplicative"
+          ? `${(100 * (Math.exp(t.coefficient) - 1)).toFixed(1)}%` : fmt(t.coefficient)} (t = ${t.t.toFixed(1)}`
+        + `${Math.abs(t.t) > 2 ? ", rõ rệt" : ", không rõ rệt"})`;
+    $("seasonal-meta").textContent = `Phân rã ${sa.decomposition === "multiplicative" ? "nhân" : "cộng"}; ${effect}`;
+    box.hidden = false;
+  } catch (err) {
+    $("seasonal-meta").textContent = `Không điều chỉnh mùa vụ được: ${err.message}`;
+    box.hidden = false;
+  }
 }
 
 async function showSocial() {

@@ -93,6 +93,10 @@ def test_dashboard_shows_indicators_forecast_and_models(server: tuple[str, str],
         assert page.locator("#chart polygon.band95").count() == 1
         assert "triệu USD" in page.inner_text("#indicator-meta")
         assert "smape" in page.inner_text("#backtest")
+        # monthly: the X-13 seasonal adjustment, drawn by the API, with the Tết effect in words
+        page.wait_for_selector("#seasonal-box:not([hidden]) #seasonal[src^='blob:']", timeout=60_000)
+        page.wait_for_function("document.getElementById('seasonal').naturalWidth > 0")
+        assert "Tết" in page.inner_text("#seasonal-meta") and "t = -" in page.inner_text("#seasonal-meta")
         models = page.inner_text("#model-table")
         assert "forecasting" in models and "sentiment" in models
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
