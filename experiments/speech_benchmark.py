@@ -23,8 +23,8 @@ and measures the peak RSS of both pipelines on it, end to end.
     nice -n 10 python -m experiments.speech_benchmark --cpu-threads 2
 
 ``--meeting-dir DIR`` keeps the built meeting (meeting.mp3 and meeting.json) and reuses it on the next
-run, which is how it travels to a machine without espeak-ng; ``--device cuda`` measures the GPU path
-(float16 unless ``--compute-type`` says otherwise).
+run with the same script and length, which is how it travels to a machine without espeak-ng;
+``--device cuda`` measures the GPU path (float16 unless ``--compute-type`` says otherwise).
 
 Timings are noisy on a shared machine: the report gives the load average before and after.
 """
@@ -32,6 +32,7 @@ Timings are noisy on a shared machine: the report gives the load average before 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -217,20 +218,28 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def save_meeting(meeting: dict[str, Any], directory: Path) -> None:
+def _meeting_key(text_path: Path, min_minutes: float) -> str:
+    """What a built meeting depends on: the script's content and the length asked for."""
+    return f"{hashlib.sha256(text_path.read_bytes()).hexdigest()}:{min_minutes:g}"
+
+
+def save_meeting(meeting: dict[str, Any], directory: Path, key: str) -> None:
     """Keep a built meeting (its mp3 and its reference) for later runs, here or on another machine."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(meeting["path"], directory / "meeting.mp3")
-    meta = {k: v for k, v in meeting.items() if k not in ("path", "samples")}
+    meta = {k: v for k, v in meeting.items() if k not in ("path", "samples")} | {"key": key}
     (directory / "meeting.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
-def load_meeting(directory: Path) -> dict[str, Any] | None:
-    """A meeting kept by :func:`save_meeting`, or None when ``directory`` holds none."""
+def load_meeting(directory: Path, key: str) -> dict[str, Any] | None:
+    """The meeting kept by :func:`save_meeting` for the same script and length, else None."""
     meta, mp3 = directory / "meeting.json", directory / "meeting.mp3"
     if not (meta.is_file() and mp3.is_file()):
         return None
     meeting = json.loads(meta.read_text(encoding="utf-8"))
+    if meeting.pop("key", None) != key:
+        print(f"{directory}: kept meeting was built from another script or length; building again", flush=True)
+        return None
     meeting["turns"] = [tuple(t) for t in meeting["turns"]]
     return {**meeting, "path": str(mp3)}
 
@@ -412,11 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = args.model_dir or ensure_default_model(work / "whisper-base")
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    meeting = load_meeting(args.meeting_dir) if args.meeting_dir else None
+    key = _meeting_key(args.text, args.min_minutes)
+    meeting = load_meeting(args.meeting_dir, key) if args.meeting_dir else None
     if meeting is None:
         meeting = build_meeting(args.text, work, args.min_minutes)
         if args.meeting_dir:
-            save_meeting(meeting, args.meeting_dir)
+            save_meeting(meeting, args.meeting_dir, key)
     print(
         f"meeting: {meeting['duration_s'] / 60:.1f} min, {meeting['n_speakers']} speakers, "
         f"built in {time.perf_counter() - t0:.0f} s",

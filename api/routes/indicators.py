@@ -359,12 +359,7 @@ def get_forecast_plot(code: Code, services: ServicesDep, _: Viewer, horizon: Ann
     from forecasting.plot import plot_forecast
 
     h = _horizon(services, horizon)
-    with services.db.session() as s:
-        ind = _get(s, code)
-        series = load_series(s, ind, for_forecast=True)
-    if series is None:
-        raise InvalidInput(f"indicator {code!r} has no observations to forecast from")
-    config = services.champions.get("forecasting").model.config
+    ind, series, config = _stored_series(services, code, "forecast from")
     png = plot_forecast(series, forecast_series(series, h, (80, 95), config), title=f"{ind.name} ({ind.unit})")
     return Response(png, media_type="image/png")
 
@@ -420,13 +415,18 @@ def get_seasonal_adjustment_plot(
 def _seasonal_adjustment(services: Services, code: str, tet: bool) -> tuple[Indicator, Any]:
     from forecasting.seasonal import seasonal_adjust
 
+    ind, series, config = _stored_series(services, code, "adjust")
+    return ind, seasonal_adjust(series, tet=tet, tet_window=config.tet_window)
+
+
+def _stored_series(services: Services, code: str, purpose: str) -> tuple[Indicator, Any, Any]:
+    """The indicator, its stored series (gaps filled as for a forecast) and the serving pipeline config."""
     with services.db.session() as s:
         ind = _get(s, code)
         series = load_series(s, ind, for_forecast=True)
     if series is None:
-        raise InvalidInput(f"indicator {code!r} has no observations to adjust")
-    config = services.champions.get("forecasting").model.config
-    return ind, seasonal_adjust(series, tet=tet, tet_window=config.tet_window)
+        raise InvalidInput(f"indicator {code!r} has no observations to {purpose}")
+    return ind, series, services.champions.get("forecasting").model.config
 
 
 @router.get("/v1/indicators/{code}/targets")

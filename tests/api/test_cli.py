@@ -22,6 +22,15 @@ def ioc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def write_long(path: Path, rows: list[tuple[str, str, float]]) -> Path:
+    """A long-format CSV (``unique_id,ds,y``) as a user would hand to ``ioc``."""
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["unique_id", "ds", "y"])
+        w.writerows(rows)
+    return path
+
+
 @pytest.mark.slow
 def test_keys_create_list_revoke(tmp_path: Path) -> None:
     created = ioc(tmp_path, "keys", "create", "--role", "analyst", "--name", "Phòng Thống kê")
@@ -39,13 +48,14 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_forecast_csv_in_csv_out_with_plot(tmp_path: Path) -> None:
-    src = tmp_path / "in.csv"
-    with src.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["unique_id", "ds", "y"])
-        for uid, level in (("thu_ngan_sach", 100.0), ("xuat_khau", 50.0)):
-            for i in range(36):
-                w.writerow([uid, f"{2020 + i // 12}-{i % 12 + 1:02d}", level + i + (5 if i % 12 == 0 else 0)])
+    src = write_long(
+        tmp_path / "in.csv",
+        [
+            (uid, f"{2020 + i // 12}-{i % 12 + 1:02d}", level + i + (5 if i % 12 == 0 else 0))
+            for uid, level in (("thu_ngan_sach", 100.0), ("xuat_khau", 50.0))
+            for i in range(36)
+        ],
+    )
     out = tmp_path / "out.csv"
     r = ioc(
         tmp_path,
@@ -96,15 +106,13 @@ def test_seasonal_adjust_csv(tmp_path: Path) -> None:
 
     from forecasting.tet import tet_regressor
 
-    src = tmp_path / "in.csv"
-    with src.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["unique_id", "ds", "y"])
-        for i in range(84):
-            year, month = 2016 + i // 12, i % 12 + 1
-            tet = float(tet_regressor([year], [month], 7, 14)[0])
-            season = 1 + 0.1 * math.sin(2 * math.pi * month / 12) + 0.01 * ((i * 7) % 5 - 2)
-            w.writerow(["xuat_khau", f"{year}-{month:02d}", round(1000 * (1.01**i) * season * math.exp(-0.3 * tet), 2)])
+    rows = []
+    for i in range(84):
+        year, month = 2016 + i // 12, i % 12 + 1
+        tet = float(tet_regressor([year], [month], 7, 14)[0])
+        season = 1 + 0.1 * math.sin(2 * math.pi * month / 12) + 0.01 * ((i * 7) % 5 - 2)
+        rows.append(("xuat_khau", f"{year}-{month:02d}", round(1000 * (1.01**i) * season * math.exp(-0.3 * tet), 2)))
+    src = write_long(tmp_path / "in.csv", rows)
     out = tmp_path / "sa.csv"
     r = ioc(tmp_path, "seasonal-adjust", str(src), "--output", str(out))
     assert r.returncode == 0, r.stderr
@@ -113,7 +121,9 @@ def test_seasonal_adjust_csv(tmp_path: Path) -> None:
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["unique_id", "ds", "y", "adjusted", "seasonal", "holiday", "trend", "irregular"]
     assert len(rows) == 84
-    short = tmp_path / "short.csv"
-    short.write_text("unique_id,ds,y\n" + "\n".join(f"a,2020-{m:02d},{m}" for m in range(1, 13)) + "\n")
+    short = write_long(tmp_path / "short.csv", [("a", f"2020-{m:02d}", m) for m in range(1, 13)])
     r = ioc(tmp_path, "seasonal-adjust", str(short), "--output", str(tmp_path / "x.csv"))
     assert r.returncode == 2 and "36 to 780" in r.stderr
+    garbage = write_long(tmp_path / "garbage.csv", [("a", "2020-13", "x")])
+    r = ioc(tmp_path, "seasonal-adjust", str(garbage), "--output", str(tmp_path / "y.csv"))
+    assert r.returncode == 2 and "line 2" in r.stderr and not (tmp_path / "y.csv").exists()

@@ -291,6 +291,11 @@ def test_training_a_pipeline_backtests_the_stored_indicators_and_registers_it(
     services.queue.run_next()
     job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
     assert job["status"] == "failed" and "colour" in job["error"]
+    # so does a malformed per-frequency pool
+    r = api.post("/v1/models/forecasting/train", json={"params": {"pools": {"W": ["ets"]}}}, headers=auth("analyst"))
+    services.queue.run_next()
+    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
+    assert job["status"] == "failed" and "pools" in job["error"]
 
 
 @SQLITE_ONLY
@@ -331,3 +336,5 @@ def test_seasonal_adjustment_with_tet(api: Any, auth: Any) -> None:
     r = api.get("/v1/indicators/new_series/seasonal-adjustment", headers=auth("viewer"))
     assert r.status_code == 422 and "36 to 780" in r.json()["error"]["message"]
     assert api.get("/v1/indicators/nope/seasonal-adjustment", headers=auth("viewer")).status_code == 404
+    assert api.get("/v1/indicators/exports/seasonal-adjustment?tet=maybe", headers=auth("viewer")).status_code == 422
+    assert api.get("/v1/indicators/exports/seasonal-adjustment?format=xml", headers=auth("viewer")).status_code == 422
