@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_LABEL_FORMAT = "Người nói {n}"
 _WINDOW_RATE = 1.0  # partial embeddings per second (resemblyzer windows are 1.6 s long)
 _MIN_SEGMENT_S = 0.5
+#: Below this RMS (-80 dBFS) a segment's audio is silence: no voice to embed (and resemblyzer's volume
+#: normalisation divides by it).
+_SILENT_RMS = 1e-4
 _ENCODER_BATCH = 64  # partials per voice-encoder call
 
 
@@ -225,6 +228,8 @@ class Diarizer:
         for idx, wav in _segment_audio(path, segments):
             if len(wav) < int(_MIN_SEGMENT_S * SAMPLE_RATE):
                 continue
+            if not np.isfinite(wav).all() or float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) < _SILENT_RMS:
+                continue  # takes its neighbour's speaker in diarize()
             wav = normalize_volume(wav, -30, increase_only=False).astype(np.float32)
             n = len(wav)
             wav_slices, mel_slices = encoder.compute_partial_slices(n, rate=_WINDOW_RATE, min_coverage=0.75)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from speech.diarize import Diarizer, SpeakerClustering, merge_turns
 from speech.transcript import Segment
+from tests.speech import media
 from tests.speech.conftest import TWO_SPEAKERS, TWO_SPEAKERS_TURNS
 
 
@@ -79,3 +82,20 @@ def test_diarize_two_speakers(two_speaker_segments: list[Segment]) -> None:
         b_mid = (TWO_SPEAKERS_TURNS[1][0] + TWO_SPEAKERS_TURNS[1][1]) / 2
         assert speaker_at(a_mid) == "Người nói 1"
         assert speaker_at(b_mid) == "Người nói 2", [(s.start, s.end, s.speaker) for s in labelled]
+
+
+@pytest.mark.slow
+def test_segment_over_digital_silence_takes_its_neighbours_speaker(
+    two_speaker_segments: list[Segment], tmp_path: Path
+) -> None:
+    # Recorders pad pauses with exact zeros and Whisper can place a segment there (found on the benchmark
+    # meeting): resemblyzer's volume normalisation divided by the zero RMS and diarization failed.
+    from faster_whisper.audio import decode_audio
+
+    clip = decode_audio(str(TWO_SPEAKERS))
+    path = media.write_audio(tmp_path / "gap.wav", np.concatenate([clip, np.zeros(3 * 16000, np.float32)]))
+    end = len(clip) / 16000
+    silent = Segment(start=round(end + 0.5, 3), end=round(end + 2.5, 3), text="cảm ơn")
+    labelled = Diarizer(n_speakers=2).diarize(path, [*two_speaker_segments, silent])
+    assert len(labelled) == len(two_speaker_segments) + 1
+    assert labelled[-1].start == silent.start and labelled[-1].speaker == labelled[-2].speaker
