@@ -110,9 +110,7 @@ def fingerprint(paths: Sequence[Path]) -> str:
 
 def code_version() -> str:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
-        )
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or "uncommitted"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -130,9 +128,7 @@ def measure_throughput(
     return len(texts) / (time.perf_counter() - wall), len(texts) / (time.process_time() - cpu)
 
 
-def variant_metrics(
-    classifier: Any, texts: Sequence[str], labels: Sequence[str], prefix: str
-) -> dict[str, float]:
+def variant_metrics(classifier: Any, texts: Sequence[str], labels: Sequence[str], prefix: str) -> dict[str, float]:
     """Metrics of the evaluation texts as typed without diacritics, in teencode, and both."""
     out: dict[str, float] = {}
     out.update(evaluate(classifier, [strip_diacritics(t) for t in texts], labels, f"{prefix}_nodiacritics"))
@@ -169,7 +165,10 @@ def write_card(path: Path, metrics: dict[str, float], info: dict[str, Any]) -> N
         ("seed_eval_nodiacritics", "same texts, diacritics stripped"),
         ("seed_eval_teencode", "same texts, rewritten in teencode"),
         ("seed_eval_teencode_nodiacritics", "same texts, teencode and no diacritics"),
-        ("seed_challenge", "seed set, challenge split (short minimal pairs: same topic, other sentiment; never trained on)"),
+        (
+            "seed_challenge",
+            "seed set, challenge split (short minimal pairs: same topic, other sentiment; never trained on)",
+        ),
         ("uit_vsfc_test", "UIT-VSFC test (student feedback)"),
         ("uit_vsmec_test", "UIT-VSMEC test (Facebook emotions, mapped)"),
         ("aivivn_2019_sa_test", "AIVIVN 2019, derived 20% test (2 classes)"),
@@ -308,9 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert (reloaded.predict(held.texts[:50]) == classifier.predict(held.texts[:50])).all()
 
     files = [f for name in CORPORA for f in (args.data_dir / name).glob("*.tsv")]
-    files.append(
-        args.seed_file or Path(__file__).resolve().parents[1] / "social_listening/data/seed/seed_comments.tsv"
-    )
+    files.append(args.seed_file or Path(__file__).resolve().parents[1] / "social_listening/data/seed/seed_comments.tsv")
     info: dict[str, Any] = {
         "params": classifier.get_params(),
         "temperature": classifier.temperature_,
@@ -325,9 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
     }
     (args.output / "metrics.json").write_text(
-        json.dumps(
-            {"metrics": metrics, **{k: v for k, v in info.items() if k != "host"}}, indent=2, default=str
-        ),
+        json.dumps({"metrics": metrics, **{k: v for k, v in info.items() if k != "host"}}, indent=2, default=str),
         encoding="utf-8",
     )
     write_card(args.output / "MODEL_CARD.md", metrics, info)

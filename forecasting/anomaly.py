@@ -41,9 +41,7 @@ class AnomalyCheck:
     direction: str
 
 
-def check_observation(
-    value: float, expected: float, lower: float, upper: float, level: float = 95.0
-) -> AnomalyCheck:
+def check_observation(value: float, expected: float, lower: float, upper: float, level: float = 95.0) -> AnomalyCheck:
     """Flag ``value`` against a stored forecast point (mean and interval bounds at ``level``)."""
     for name, v in (("value", value), ("expected", expected), ("lower", lower), ("upper", upper)):
         if not math.isfinite(v):
@@ -75,6 +73,4 @@ def check_next(
     """Forecast one step from ``history`` (everything known before the new value) and check ``value``."""
     fc = forecast_series(history, 1, (level,), config)
     key = f"{level:g}"
-    return check_observation(
-        float(value), float(fc.mean[0]), float(fc.lower[key][0]), float(fc.upper[key][0]), level
-    )
+    return check_observation(float(value), float(fc.mean[0]), float(fc.lower[key][0]), float(fc.upper[key][0]), level)

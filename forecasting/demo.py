@@ -173,9 +173,7 @@ def load_demo(data_dir: str | Path | None = None) -> DemoData:
             if g.empty:
                 continue
             defs.append(IndicatorDef(code, name, unit, "M", GSO, kind, None, note))
-            obs[code] = pd.DataFrame(
-                {"period": g["month"].to_numpy(), "value": g["value"].astype(float).to_numpy()}
-            )
+            obs[code] = pd.DataFrame({"period": g["month"].to_numpy(), "value": g["value"].astype(float).to_numpy()})
     else:
         logger.warning("demo: %s not found; national headline series skipped", head)
     arr = root / "vn_international_arrivals" / "monthly_vietnam_tourists.csv"

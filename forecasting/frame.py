@@ -50,8 +50,7 @@ def fit_series(series: Series, h: int, config: PipelineConfig | None = None) -> 
     h = check_horizon(h)
     if len(series) < cfg.min_length:
         raise ForecastingError(
-            f"series {series.unique_id!r} too short: need at least {cfg.min_length} observations."
-            f" Got: {len(series)}"
+            f"series {series.unique_id!r} too short: need at least {cfg.min_length} observations. Got: {len(series)}"
         )
     est = AutoForecaster(cfg, series.freq, series.season_length)
     return est.fit(series.values, _exog(series, h, cfg))
@@ -115,9 +114,7 @@ def forecast_frame(
     h = check_horizon(horizon)
     lv = check_levels(list(levels))
     cfg = config or PipelineConfig()
-    series = (
-        df_long if isinstance(df_long, list) else read_long(df_long, freq=freq, min_length=cfg.min_length)
-    )
+    series = df_long if isinstance(df_long, list) else read_long(df_long, freq=freq, min_length=cfg.min_length)
     total = len(series)
     cpus = os.cpu_count() or 1
     workers = cpus if n_jobs is None or n_jobs < 0 else max(1, int(n_jobs))

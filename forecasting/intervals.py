@@ -48,8 +48,7 @@ def multiplier(level: float, table: dict[str, float] | None) -> float:
     if not table:
         return z
     pts = sorted(
-        (_ND.inv_cdf(0.5 + float(k) / 200.0), v / _ND.inv_cdf(0.5 + float(k) / 200.0))
-        for k, v in table.items()
+        (_ND.inv_cdf(0.5 + float(k) / 200.0), v / _ND.inv_cdf(0.5 + float(k) / 200.0)) for k, v in table.items()
     )
     zs = np.array([p[0] for p in pts])
     rs = np.array([p[1] for p in pts])

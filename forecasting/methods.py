@@ -24,9 +24,7 @@ __all__ = ["ETS", "ARIMA", "AR", "Theta", "Naive", "SeasonalNaive", "Drift"]
 class _Single(AutoForecaster):
     _method: str = ""
 
-    def __init__(
-        self, freq: str = "I", season_length: int | None = None, config: PipelineConfig | None = None
-    ) -> None:
+    def __init__(self, freq: str = "I", season_length: int | None = None, config: PipelineConfig | None = None) -> None:
         super().__init__(config, freq, season_length)
 
     def fit(self, y, X=None):  # type: ignore[no-untyped-def]

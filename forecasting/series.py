@@ -179,9 +179,7 @@ def parse_period(value: Any, freq: str | None = None) -> tuple[str, int, bool]:
         return _from_ym(y, mth, freq, text)
     if _RE_INT.match(text):
         return _from_int(int(text), freq)
-    raise ValueError(
-        f"expected a period YYYY-MM, YYYY-Qn, YYYY, a date YYYY-MM-DD or an integer. Got: {text!r}"
-    )
+    raise ValueError(f"expected a period YYYY-MM, YYYY-Qn, YYYY, a date YYYY-MM-DD or an integer. Got: {text!r}")
 
 
 _FREQ_NAME = {"M": "monthly", "Q": "quarterly", "Y": "yearly", "I": "integer-index"}
@@ -255,9 +253,7 @@ def _build(
     seen: dict[int, int | None] = {}
     for line, _, o, _, _ in rows:
         if o in seen:
-            problems.append(
-                RowProblem(line, "period", f"series {uid!r}: duplicate period (first at line {seen[o]})")
-            )
+            problems.append(RowProblem(line, "period", f"series {uid!r}: duplicate period (first at line {seen[o]})"))
         else:
             seen[o] = line
     if len(problems) > before:
@@ -331,9 +327,7 @@ def series_from_values(
         problems.append(RowProblem(None, "values", "no observations"))
     elif len(vals) < min_length and not problems:
         problems.append(
-            RowProblem(
-                None, "values", f"too short: need at least {min_length} observations. Got: {len(vals)}"
-            )
+            RowProblem(None, "values", f"too short: need at least {min_length} observations. Got: {len(vals)}")
         )
     if problems:
         raise SeriesError(f"invalid series {unique_id!r}", problems)
@@ -349,15 +343,11 @@ def _normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
 
 def _read_csv_bytes(data: bytes) -> pd.DataFrame:
     if not data or not data.strip():
-        raise SeriesError(
-            "empty file", [RowProblem(1, None, "the file is empty; expected a header line and rows")]
-        )
+        raise SeriesError("empty file", [RowProblem(1, None, "the file is empty; expected a header line and rows")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise SeriesError(
-            "file is not UTF-8 text", [RowProblem(None, None, f"cannot decode as UTF-8 ({e})")]
-        ) from e
+        raise SeriesError("file is not UTF-8 text", [RowProblem(None, None, f"cannot decode as UTF-8 ({e})")]) from e
     first = text.splitlines()[0] if text.splitlines() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -385,23 +375,17 @@ def _read_xlsx_bytes(data: bytes) -> pd.DataFrame:
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), data_only=False, read_only=False)
     except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as e:
-        raise SeriesError(
-            "not a readable XLSX workbook", [RowProblem(None, None, f"{type(e).__name__}: {e}")]
-        ) from e
+        raise SeriesError("not a readable XLSX workbook", [RowProblem(None, None, f"{type(e).__name__}: {e}")]) from e
     ws = wb.worksheets[0]
     problems: list[RowProblem] = []
     for rng in ws.merged_cells.ranges:
-        problems.append(
-            RowProblem(rng.min_row, None, f"merged cells {rng.coord} are not allowed; unmerge them")
-        )
+        problems.append(RowProblem(rng.min_row, None, f"merged cells {rng.coord} are not allowed; unmerge them"))
     rows: list[list[Any]] = []
     for r_idx, row in enumerate(ws.iter_rows(), start=1):
         vals = []
         for cell in row:
             if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
-                problems.append(
-                    RowProblem(r_idx, cell.coordinate, "formulas are not allowed; paste values instead")
-                )
+                problems.append(RowProblem(r_idx, cell.coordinate, "formulas are not allowed; paste values instead"))
             vals.append(cell.value)
         rows.append(vals)
     if problems:
@@ -409,9 +393,7 @@ def _read_xlsx_bytes(data: bytes) -> pd.DataFrame:
     while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
         rows.pop()
     if not rows:
-        raise SeriesError(
-            "empty file", [RowProblem(1, None, "the sheet is empty; expected a header row and rows")]
-        )
+        raise SeriesError("empty file", [RowProblem(1, None, "the sheet is empty; expected a header row and rows")])
     header = [("" if v is None else str(v)) for v in rows[0]]
     body, index = [], []
     for i, r in enumerate(rows[1:], start=2):
@@ -548,9 +530,7 @@ def read_long(
     df = _normalise_columns(_to_frame(data, file_format))
     _require(df, ("unique_id", "ds", "y"), "long format")
     problems: list[RowProblem] = []
-    ids = [
-        _nfc("" if u is None or (isinstance(u, float) and math.isnan(u)) else str(u)) for u in df["unique_id"]
-    ]
+    ids = [_nfc("" if u is None or (isinstance(u, float) and math.isnan(u)) else str(u)) for u in df["unique_id"]]
     for line, u in zip(df.index, ids, strict=True):
         if u == "":
             problems.append(RowProblem(int(line), "unique_id", "missing unique_id"))

@@ -127,9 +127,7 @@ def target_probability(
     end = series.start + len(series)
     h = int(ords.max() - end + 1)
     if h > MAX_HORIZON:
-        raise ForecastingError(
-            f"target period is {h} periods ahead; at most {MAX_HORIZON}. Got: {target.period!r}"
-        )
+        raise ForecastingError(f"target period is {h} periods ahead; at most {MAX_HORIZON}. Got: {target.period!r}")
     per_year = {"M": 12, "Q": 4}.get(series.freq, 1)
     prev = ords - per_year if target.kind == "growth" else ords
     h_all = int(max(ords.max(), prev.max()) - end + 1)

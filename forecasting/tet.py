@@ -150,9 +150,7 @@ def tet_regressor(
     years = np.asarray(years, dtype=int)
     months = np.asarray(months, dtype=int)
     if years.shape != months.shape:
-        raise ForecastingError(
-            f"years and months must have the same shape. Got: {years.shape} and {months.shape}"
-        )
+        raise ForecastingError(f"years and months must have the same shape. Got: {years.shape} and {months.shape}")
     if before < 0 or after < 0:
         raise ForecastingError(f"window days must be >= 0. Got: before={before}, after={after}")
     means = _month_means(before, after) if centre else {}
@@ -165,6 +163,4 @@ def tet_regressor(
 
 @lru_cache(maxsize=32)
 def _month_means(before: int, after: int) -> dict[int, float]:
-    return {
-        m: float(np.mean([_window_share(y, m, before, after) for y in range(1990, 2051)])) for m in (1, 2, 3)
-    }
+    return {m: float(np.mean([_window_share(y, m, before, after) for y in range(1990, 2051)])) for m in (1, 2, 3)}

@@ -153,10 +153,7 @@ class SeedSet:
         """Only the rows of ``split`` (one of :data:`SEED_SPLITS`)."""
         keep = [i for i, s in enumerate(self.splits) if s == split]
         return SeedSet(
-            *(
-                tuple(col[i] for i in keep)
-                for col in (self.texts, self.labels, self.topics, self.styles, self.splits)
-            )
+            *(tuple(col[i] for i in keep) for col in (self.texts, self.labels, self.topics, self.styles, self.splits))
         )
 
 
@@ -171,12 +168,7 @@ def load_seed(path: str | Path | None = None) -> SeedSet:
         CorpusError: missing columns, unknown label or split.
     """
     if path is None:
-        ref = (
-            resources.files("social_listening")
-            .joinpath("data")
-            .joinpath("seed")
-            .joinpath("seed_comments.tsv")
-        )
+        ref = resources.files("social_listening").joinpath("data").joinpath("seed").joinpath("seed_comments.tsv")
         with resources.as_file(ref) as p:
             rows = _read_tsv(Path(p))
     else:

@@ -109,9 +109,7 @@ class EncoderSentimentClassifier:
             chunk = texts[start : start + self.batch_size]
             yield (
                 start,
-                self.tokenizer_(
-                    chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-                ),
+                self.tokenizer_(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"),
             )
 
     # ------------------------------------------------------------------ fit / predict

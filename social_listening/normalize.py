@@ -55,9 +55,7 @@ _TRIPLE_RE = re.compile(r"(.)\1\1")
 _REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
 _PUNCT_RE = re.compile(r"[^\w\s?!]+|_")
 _QE_RE = re.compile(r"([?!])[?!]*")
-_CONTROL_RE = re.compile(
-    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff\ufe0f\ufe0e]"
-)
+_CONTROL_RE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\ufeff\ufe0f\ufe0e]")
 # Emoji not in the table are dropped (ranges of pictographs, symbols, flags, skin tones, ZWJ).
 _OTHER_EMOJI_RE = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\U0001f1e6-\U0001f1ff\u200d\u20e3]"
@@ -213,9 +211,7 @@ def validate_text(text: object, *, index: int | None = None, max_chars: int = DE
         except UnicodeDecodeError as e:
             raise TextError(f"expected valid UTF-8 text. Got: {e}", index=index, reason="invalid_utf8") from e
     if not isinstance(text, str):
-        raise TextError(
-            f"expected a string. Got: {type(text).__name__} {text!r:.60}", index=index, reason="not_string"
-        )
+        raise TextError(f"expected a string. Got: {type(text).__name__} {text!r:.60}", index=index, reason="not_string")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:  # lone surrogates, e.g. from surrogateescape decoding
@@ -229,9 +225,7 @@ def validate_text(text: object, *, index: int | None = None, max_chars: int = DE
     if not text:
         raise TextError("expected a non-empty text. Got: ''", index=index, reason="empty")
     if not text.strip():
-        raise TextError(
-            f"expected text, not only whitespace. Got: {text!r:.40}", index=index, reason="whitespace"
-        )
+        raise TextError(f"expected text, not only whitespace. Got: {text!r:.40}", index=index, reason="whitespace")
     return unicodedata.normalize("NFC", text)
 
 

@@ -128,9 +128,7 @@ def evaluate(classifier: Any, texts: Sequence[str], labels: Sequence[str], prefi
     per_class = f1_score(labels, predicted, labels=list(LABELS), average=None, zero_division=0)
     out = {
         f"{prefix}_accuracy": float(accuracy_score(labels, predicted)),
-        f"{prefix}_macro_f1": float(
-            f1_score(labels, predicted, labels=present, average="macro", zero_division=0)
-        ),
+        f"{prefix}_macro_f1": float(f1_score(labels, predicted, labels=present, average="macro", zero_division=0)),
         f"{prefix}_weighted_f1": float(f1_score(labels, predicted, average="weighted", zero_division=0)),
         f"{prefix}_n": float(len(texts)),
     }

@@ -115,9 +115,7 @@ def _parse(posts: Any, group_by: GroupBy, tz: ZoneInfo) -> list[_Post]:
     for i, row in enumerate(_rows(posts)):
         missing = [k for k in ("id", "created_at", "label") if row.get(k) is None]
         if missing:
-            raise SocialListeningError(
-                f"posts[{i}]: expected fields id, created_at, label. Missing: {missing}"
-            )
+            raise SocialListeningError(f"posts[{i}]: expected fields id, created_at, label. Missing: {missing}")
         label = row["label"]
         if label not in _LABELS:
             raise SocialListeningError(f"posts[{i}]: expected a label in {_LABELS}. Got: {label!r}")
@@ -268,9 +266,7 @@ def detect_spikes(
                 scale = max(1.4826 * mad, min_scale)
                 z = (value - baseline) / scale
                 if z >= options.threshold and len(negatives) >= options.min_negative:
-                    evidence = tuple(
-                        p.id for p in sorted(negatives, key=lambda p: p.at)[: options.max_evidence]
-                    )
+                    evidence = tuple(p.id for p in sorted(negatives, key=lambda p: p.at)[: options.max_evidence])
                     alerts.append(
                         Alert(
                             start=start,

@@ -157,8 +157,7 @@ def probe(path: str | os.PathLike[str], max_duration_s: float = DEFAULT_MAX_DURA
             )
         if duration > max_duration_s:
             raise AudioError(
-                f"Expected a recording of at most {_fmt_duration(max_duration_s)}. "
-                f"Got: {_fmt_duration(duration)}.",
+                f"Expected a recording of at most {_fmt_duration(max_duration_s)}. Got: {_fmt_duration(duration)}.",
                 code="too_long",
             )
         if container.format.name == "wav":
@@ -232,9 +231,7 @@ def _has_decoder(name: str) -> bool:
     return codec.type == "audio"
 
 
-def _decode_some(
-    container: av.container.InputContainer, stream: av.audio.AudioStream, max_frames: int
-) -> int:
+def _decode_some(container: av.container.InputContainer, stream: av.audio.AudioStream, max_frames: int) -> int:
     """Decode up to ``max_frames`` frames from the current position; return how many decoded."""
     n = 0
     try:
@@ -247,9 +244,7 @@ def _decode_some(
     return n
 
 
-def _check_tail(
-    container: av.container.InputContainer, stream: av.audio.AudioStream, duration: float
-) -> None:
+def _check_tail(container: av.container.InputContainer, stream: av.audio.AudioStream, duration: float) -> None:
     """Seek near the announced end and decode a frame there: a header that lies about the length of
     the recording (or a truncated download) has nothing to decode there."""
     target = max(0.0, duration - 20.0)
@@ -416,9 +411,7 @@ def _take(pending: list[np.ndarray], n: int) -> tuple[np.ndarray, list[np.ndarra
     return block, ([rest] if len(rest) else []), len(rest)
 
 
-def _frames(
-    container: av.container.InputContainer, stream: av.audio.AudioStream, p: Path
-) -> Iterator[av.AudioFrame]:
+def _frames(container: av.container.InputContainer, stream: av.audio.AudioStream, p: Path) -> Iterator[av.AudioFrame]:
     bad = 0
     try:
         for packet in container.demux(stream):
@@ -438,9 +431,7 @@ def _frames(
                 if frame.samples > 0:
                     yield frame
     except av.error.FFmpegError as e:
-        raise AudioError(
-            f"Expected decodable audio in {p}. Got: {type(e).__name__}: {e}.", code="corrupt"
-        ) from e
+        raise AudioError(f"Expected decodable audio in {p}. Got: {type(e).__name__}: {e}.", code="corrupt") from e
 
 
 def read_audio(

@@ -104,9 +104,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
-        raise ModelError(
-            f"Expected valid JSON in {path}. Got: {type(e).__name__}: {e}.", code="bad_model"
-        ) from e
+        raise ModelError(f"Expected valid JSON in {path}. Got: {type(e).__name__}: {e}.", code="bad_model") from e
     if not isinstance(data, dict):
         raise ModelError(f"Expected a JSON object in {path}. Got: {type(data).__name__}.", code="bad_model")
     return data
@@ -203,9 +201,7 @@ def import_model(
             f"Expected {dst} not to exist (pass force=True to replace it). Got: it exists.", code="bad_model"
         )
     if src.resolve() == dst.resolve():
-        raise ModelError(
-            f"Expected different source and destination directories. Got: {src} twice.", code="bad_model"
-        )
+        raise ModelError(f"Expected different source and destination directories. Got: {src} twice.", code="bad_model")
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
     os.chmod(tmp, 0o755)
@@ -246,8 +242,7 @@ def _convert_hf(src: Path, out: Path, quantization: str | None) -> None:
         tokenizer = tokenizer_cls.from_pretrained(str(src), local_files_only=True)
     except (OSError, ValueError, TypeError) as e:
         raise ModelError(
-            f"Expected Whisper tokenizer files (tokenizer.json, or vocab.json + merges.txt) in {src}. "
-            f"Got: {e}",
+            f"Expected Whisper tokenizer files (tokenizer.json, or vocab.json + merges.txt) in {src}. Got: {e}",
             code="bad_model",
         ) from e
     copy = [f for f in ("preprocessor_config.json",) if (src / f).is_file()]

@@ -113,10 +113,7 @@ class SpeakerClustering:
                 labels = fcluster(Z, t=k, criterion="maxclust") - 1
                 if len(set(labels.tolist())) < 2:
                     continue
-                if (
-                    self.n_speakers is None
-                    and _max_centroid_similarity(Xf, labels) > self.max_centroid_similarity
-                ):
+                if self.n_speakers is None and _max_centroid_similarity(Xf, labels) > self.max_centroid_similarity:
                     continue
                 score = float(silhouette_score(Xf, labels, metric="cosine"))
                 if self.n_speakers is not None or np.isnan(best_score) or score > best_score:
@@ -200,9 +197,7 @@ class Diarizer:
             self._encoder = _load_encoder(self.device)
         return self._encoder
 
-    def embed(
-        self, path: str | os.PathLike[str], segments: Sequence[Segment]
-    ) -> tuple[np.ndarray, list[_Window]]:
+    def embed(self, path: str | os.PathLike[str], segments: Sequence[Segment]) -> tuple[np.ndarray, list[_Window]]:
         """Embeddings of 1.6 s windows over the segments' audio.
 
         Returns:
@@ -343,9 +338,7 @@ def _split_by_speaker(seg: Segment, wl: list[tuple[float, int]]) -> list[Segment
     return pieces
 
 
-def _segment_audio(
-    path: str | os.PathLike[str], segments: Sequence[Segment]
-) -> Iterator[tuple[int, np.ndarray]]:
+def _segment_audio(path: str | os.PathLike[str], segments: Sequence[Segment]) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (index, 16 kHz mono float32 audio) for time-sorted segments, in one decoding pass
     that keeps only the audio still needed."""
     if not segments:
@@ -368,9 +361,7 @@ def _segment_audio(
         yield i, buf[max(0, a - buf_start) : max(0, b - buf_start)].copy()
         i += 1
         if i < len(segments):
-            keep_from = min(
-                int(round(segments[j].start * SAMPLE_RATE)) for j in range(i, min(len(segments), i + 8))
-            )
+            keep_from = min(int(round(segments[j].start * SAMPLE_RATE)) for j in range(i, min(len(segments), i + 8)))
             drop = max(0, keep_from - buf_start)
             if drop:
                 buf = buf[drop:]

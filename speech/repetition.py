@@ -45,9 +45,7 @@ def _key(token: str) -> str:
     return unicodedata.normalize("NFC", token).strip(_PUNCT).casefold()
 
 
-def find_loops(
-    text: str, *, max_ngram: int = 8, min_repeats_word: int = 4, min_repeats_phrase: int = 3
-) -> list[Loop]:
+def find_loops(text: str, *, max_ngram: int = 8, min_repeats_word: int = 4, min_repeats_phrase: int = 3) -> list[Loop]:
     """Find back-to-back repeated n-grams in ``text`` (case and punctuation ignored).
 
     Args:
@@ -118,7 +116,4 @@ def collapse_loops(text: str, **kwargs: int) -> str:
 
 def loop_word_spans(text: str, **kwargs: int) -> list[tuple[int, int]]:
     """Word index ranges ``[start, end)`` that :func:`collapse_loops` removes (all copies but the first)."""
-    return [
-        (loop.start + loop.ngram, loop.start + loop.repeats * loop.ngram)
-        for loop in find_loops(text, **kwargs)
-    ]
+    return [(loop.start + loop.ngram, loop.start + loop.repeats * loop.ngram) for loop in find_loops(text, **kwargs)]

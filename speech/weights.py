@@ -87,9 +87,7 @@ def _sha256(path: Path) -> str:
 
 
 def _is_complete(model_dir: Path) -> bool:
-    return (model_dir / _MARKER).is_file() and all(
-        (model_dir / name).is_file() for name in ("model.bin", *_SIDE_FILES)
-    )
+    return (model_dir / _MARKER).is_file() and all((model_dir / name).is_file() for name in ("model.bin", *_SIDE_FILES))
 
 
 def ensure_default_model(target_dir: str | os.PathLike[str], *, verify: bool = True) -> Path:

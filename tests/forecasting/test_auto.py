@@ -82,9 +82,7 @@ def test_non_finite_candidate_dropped(monkeypatch) -> None:  # type: ignore[no-u
 
 @pytest.mark.parametrize("combination", ["mean", "median", "best", "top_k", "inverse_error"])
 def test_combinations(combination, seasonal_monthly) -> None:  # type: ignore[no-untyped-def]
-    cfg = PipelineConfig(
-        methods=("ets", "theta", "seasonal_naive", "drift"), combination=combination, top_k=2
-    )
+    cfg = PipelineConfig(methods=("ets", "theta", "seasonal_naive", "drift"), combination=combination, top_k=2)
     fc = forecast_series(seasonal_monthly, 6, config=cfg)
     assert np.all(np.isfinite(fc.mean))
 

@@ -21,9 +21,7 @@ LAYOUT = {
     "đồ ngu\tnegative\tOFFENSIVE\n"
     "cút đi\tnegative\tHATE\n",
     "aivivn-2019-sa/train.tsv": "text\tlabel\torig_label\tid\n"
-    + "".join(
-        f"sản phẩm {i} tốt\tpositive\t0\ttrain_{i}\nsản phẩm {i} tệ\tnegative\t1\tt_{i}\n" for i in range(50)
-    ),
+    + "".join(f"sản phẩm {i} tốt\tpositive\t0\ttrain_{i}\nsản phẩm {i} tệ\tnegative\t1\tt_{i}\n" for i in range(50)),
     "vlsp2016-sa/all.tsv": "text\tlabel\n" + "".join(f'máy {i} "ok"\tneutral\n' for i in range(40)),
 }
 

@@ -39,9 +39,7 @@ def _build_tiny_encoder(directory: Path) -> Path:
     corpus += [strip_diacritics(t) for t in corpus]
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(
-        corpus, trainers.WordLevelTrainer(special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
-    )
+    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<s>", "<pad>", "</s>", "<unk>"]))
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<s>",

@@ -37,9 +37,7 @@ def test_seed_topic_recall() -> None:
     # The lexicon finds the annotated topic for most seed comments (guards against a broken lexicon).
     seed = load_seed()
     hits = sum(
-        topic in tag_topics(text)
-        for text, topic in zip(seed.texts, seed.topics, strict=True)
-        if topic != "other"
+        topic in tag_topics(text) for text, topic in zip(seed.texts, seed.topics, strict=True) if topic != "other"
     )
     total = sum(topic != "other" for topic in seed.topics)
     assert hits / total >= 0.75

@@ -83,9 +83,7 @@ class _Fixed:
 
 
 def test_review_candidates_least_confident_first() -> None:
-    model = _Fixed(
-        [[0.9, 0.05, 0.05], [0.4, 0.35, 0.25], [0.34, 0.33, 0.33], [0.1, 0.1, 0.8], [0.5, 0.45, 0.05]]
-    )
+    model = _Fixed([[0.9, 0.05, 0.05], [0.4, 0.35, 0.25], [0.34, 0.33, 0.33], [0.1, 0.1, 0.8], [0.5, 0.45, 0.05]])
     picked = review_candidates(model, ["a", "b", "c", "d", "e"], k=3)
     assert [c.index for c in picked] == [2, 4, 1]
     assert isinstance(picked[0], ReviewCandidate)

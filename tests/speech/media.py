@@ -69,9 +69,7 @@ def video_without_audio(path: Path, seconds: int = 2) -> Path:
     return path
 
 
-def wav_with_lying_header(
-    path: Path, real_s: float = 1.0, claimed_s: float = 3600.0, rate: int = 16000
-) -> Path:
+def wav_with_lying_header(path: Path, real_s: float = 1.0, claimed_s: float = 3600.0, rate: int = 16000) -> Path:
     """A PCM WAV whose RIFF/data sizes announce ``claimed_s`` seconds but that holds ``real_s``."""
     pcm = (tone(real_s, rate) * 32767).astype("<i2").tobytes()
     claimed = int(claimed_s * rate * 2)

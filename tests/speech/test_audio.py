@@ -46,9 +46,7 @@ def _bad(tmp_path: Path, case: str) -> Path:
         (tmp_path / "empty.mp3").write_bytes(b"")
         return tmp_path / "empty.mp3"
     if case == "text_named_mp3":
-        (tmp_path / "bien-ban.mp3").write_text(
-            "Biên bản cuộc họp Ủy ban nhân dân tỉnh\n" * 40, encoding="utf-8"
-        )
+        (tmp_path / "bien-ban.mp3").write_text("Biên bản cuộc họp Ủy ban nhân dân tỉnh\n" * 40, encoding="utf-8")
         return tmp_path / "bien-ban.mp3"
     if case == "truncated_mp3":
         full = media.write_audio(tmp_path / "full.mp3", media.tone(90.0), codec="libmp3lame", bit_rate=32000)

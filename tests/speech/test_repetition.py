@@ -24,9 +24,7 @@ def test_collapse_table(text: str, expected: str) -> None:
 
 
 def test_find_loops_reports_unit_and_count() -> None:
-    assert find_loops("kinh tế tình tình tình tình tình tình hình") == [
-        Loop(start=2, ngram=1, repeats=6, text="tình")
-    ]
+    assert find_loops("kinh tế tình tình tình tình tình tình hình") == [Loop(start=2, ngram=1, repeats=6, text="tình")]
     loops = find_loops("a b c x y x y x y x y d")
     assert loops == [Loop(start=3, ngram=2, repeats=4, text="x y")]
     assert loop_word_spans("a b c x y x y x y x y d") == [(5, 11)]
