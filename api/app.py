@@ -31,7 +31,11 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``workers`` in-process job threads (default from settings; 0 = none, use ``ioc worker``)."""
     settings = settings or (services.settings if services else get_settings())
-    svc = services or Services.start(settings)
+    if services is None:
+        from api.tasks import build_task_registry
+
+        services = Services.start(settings, build_task_registry(settings.jobs.plugins))
+    svc = services
     n_workers = settings.jobs.workers if workers is None else workers
     startup = settings.models.bootstrap if run_startup is None else run_startup
 

@@ -1,38 +1,17 @@
 """First start: register the shipped default models and load the demo data, once.
 
-Capabilities add steps with :func:`startup_step`; each step is idempotent (it checks whether its work is
-already done), so running them at every start is cheap.
+Capabilities add steps to the :class:`api.task_registry.TaskRegistry` the entry point builds; each step is
+idempotent (it checks whether its work is already done), so running them at every start is cheap.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from api.services import Services
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class StartupStep:
-    name: str
-    order: int
-    fn: Callable[[Services], str | None]
-
-
-_STEPS: dict[str, StartupStep] = {}
-
-
-def startup_step(name: str, order: int = 50) -> Callable[[Callable[[Services], str | None]], Callable[..., str | None]]:
-    """Register ``fn(services) -> message | None`` to run at start (lower ``order`` first)."""
-
-    def register(fn: Callable[[Services], str | None]) -> Callable[[Services], str | None]:
-        _STEPS[name] = StartupStep(name, order, fn)
-        return fn
-
-    return register
 
 
 def register_default(services: Services, name: str, log: Callable[[], str]) -> str | None:
@@ -47,10 +26,8 @@ def register_default(services: Services, name: str, log: Callable[[], str]) -> s
 
 def run_startup(services: Services, only: set[str] | None = None) -> list[str]:
     """Run the registered steps; a failing step is logged and reported, the others still run."""
-    import api.tasks  # noqa: F401  (registers the steps)
-
     done = []
-    for step in sorted(_STEPS.values(), key=lambda s: (s.order, s.name)):
+    for step in services.tasks.ordered_steps():
         if only is not None and step.name not in only:
             continue
         try:

@@ -38,8 +38,10 @@ def _logging(level: str | None = None) -> None:
 
 def _services() -> Any:
     from api.services import Services
+    from api.tasks import build_task_registry
 
-    return Services.start(get_settings())
+    settings = get_settings()
+    return Services.start(settings, build_task_registry(settings.jobs.plugins))
 
 
 def _table_console() -> Console:
@@ -208,12 +210,13 @@ def train(
     import json
 
     from api import jobs
-    from api.tasks.training import trainable_models
 
     _logging("WARNING")
     services = _services()
-    if name not in trainable_models():
-        console.print(f"[red]error:[/red] unknown model {name!r}, expected one of: {', '.join(trainable_models())}")
+    if name not in services.tasks.trainable_models():
+        console.print(
+            f"[red]error:[/red] unknown model {name!r}, expected one of: {', '.join(services.tasks.trainable_models())}"
+        )
         raise typer.Exit(2)
     params: dict[str, Any] = {}
     for item in param or []:
@@ -385,9 +388,9 @@ def sentiment(
         console.print(f"[red]error:[/red] no column {text_column!r}; the file has {list(frame.columns)}")
         raise typer.Exit(2)
     model, label = _champion_or_default("sentiment", None)
-    from api.tasks.social import SHIPPED_DIR
+    from models.shipped import SENTIMENT_DIR
 
-    classifier = model.classifier if model is not None else SentimentClassifier.load(SHIPPED_DIR / "model.skops")
+    classifier = model.classifier if model is not None else SentimentClassifier.load(SENTIMENT_DIR / "model.skops")
     texts, bad = [], []
     for i, t in enumerate(frame[text_column].tolist()):
         try:
@@ -437,7 +440,8 @@ def transcribe(
     """Transcribe a recording on this machine (no server), with a progress bar."""
     from datetime import datetime
 
-    from speech import EXPORT_FORMATS, Diarizer, TranscribeOptions, Transcriber, Transcript, export, probe
+    from speech import EXPORT_FORMATS, TranscribeOptions, Transcriber, Transcript, export, probe
+    from speech.meeting import label_speakers
 
     _logging("WARNING")
     if format not in EXPORT_FORMATS:
@@ -471,10 +475,9 @@ def transcribe(
             transcriber.transcribe(audio, options=options, progress=lambda f: bar.update(task, completed=0.9 * f))
         )
         bar.update(task, message="speakers")
-        try:
-            segments = Diarizer(n_speakers=speakers).diarize(audio, segments)
-        except Exception as e:  # keep the transcript without speakers
-            console.print(f"[yellow]speaker labels unavailable: {e}[/yellow]")
+        segments, note = label_speakers(audio, segments, speakers)
+        if note:
+            console.print(f"[yellow]{note}[/yellow]")
         bar.update(task, completed=1.0, message="done")
     transcript = Transcript(title or audio.stem, datetime.now(), info.duration_s, tuple(segments), language)
     data = export(transcript, format)

@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -40,30 +39,6 @@ class JobLost(RuntimeError):
 
 class JobTimeout(RuntimeError):
     """The job ran past its kind's time limit."""
-
-
-@dataclass(frozen=True)
-class JobKind:
-    name: str
-    handler: Callable[[JobContext], dict[str, Any] | None]
-    timeout_s: float = 6 * 3600.0
-
-
-_KINDS: dict[str, JobKind] = {}
-
-
-def job_kind(name: str, *, timeout_s: float = 6 * 3600.0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a handler for jobs of ``name``; it gets a :class:`JobContext` and returns a JSON result."""
-
-    def register(fn: Callable[[JobContext], dict[str, Any] | None]) -> Callable[[JobContext], Any]:
-        _KINDS[name] = JobKind(name, fn, timeout_s)
-        return fn
-
-    return register
-
-
-def registered_kinds() -> list[str]:
-    return sorted(_KINDS)
 
 
 @dataclass
@@ -141,8 +116,8 @@ def enqueue(
     job_id: str | None = None,
 ) -> Job:
     """Store a queued job and put its id on the queue. Unknown kinds are a programming error."""
-    if kind not in _KINDS:
-        raise ValueError(f"unknown job kind {kind!r}, expected one of: {', '.join(registered_kinds())}")
+    if kind not in services.tasks.kinds:
+        raise ValueError(f"unknown job kind {kind!r}, expected one of: {', '.join(services.tasks.kind_names())}")
     job = Job(
         id=job_id or new_job_id(),
         kind=kind,
@@ -219,7 +194,7 @@ def run_job(services: Services, job_id: str) -> None:
     if job is None:
         logger.info("job %s is not queued (already claimed, finished or unknown); skipping", job_id)
         return
-    kind = _KINDS.get(job.kind)
+    kind = services.tasks.kinds.get(job.kind)
     if kind is None:
         _finish(services, job_id, me, job.attempts, status="failed", error=f"unknown job kind {job.kind!r}")
         return

@@ -9,6 +9,7 @@ from api.metrics import Metrics
 from api.queue import Queue
 from api.settings import Settings
 from api.storage.db import Database, migrate
+from api.task_registry import TaskRegistry
 from models import ChampionCache, ModelRegistry
 
 logger = logging.getLogger(__name__)
@@ -22,15 +23,14 @@ class Services:
     registry: ModelRegistry
     champions: ChampionCache
     metrics: Metrics
+    tasks: TaskRegistry
 
     @classmethod
-    def start(cls, settings: Settings, *, apply_migrations: bool = True) -> Services:
-        import importlib
+    def start(cls, settings: Settings, tasks: TaskRegistry, *, apply_migrations: bool = True) -> Services:
+        """Open the stores, the queue and the model registry. ``tasks`` is what the entry point registered
+        (:func:`api.tasks.build_task_registry`)."""
+        from api import jobs
 
-        from api import jobs, tasks  # noqa: F401  (tasks registers the job kinds)
-
-        for module in settings.jobs.plugins:
-            importlib.import_module(module)
         settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         if apply_migrations:
             migrate(settings.resolved_database_url)
@@ -49,6 +49,7 @@ class Services:
             registry=registry,
             champions=ChampionCache(registry, settings.models.refresh_interval_s),
             metrics=Metrics(),
+            tasks=tasks,
         )
         holder["s"] = services
         return services

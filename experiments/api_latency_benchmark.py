@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--mlflow-uri", default=None)
     args = parser.parse_args()
 
-    from api.tasks.social import SHIPPED_DIR
+    from models.shipped import SENTIMENT_DIR
     from social_listening import SentimentClassifier
     from social_listening.corpora import load_seed
 
@@ -113,7 +113,7 @@ def main() -> None:
             server.terminate()
             server.wait(15)
 
-    clf = SentimentClassifier.load(SHIPPED_DIR / "model.skops")
+    clf = SentimentClassifier.load(SENTIMENT_DIR / "model.skops")
     clf.predict_proba(batches[0])
     model_ms = []
     for batch in batches[args.warmup :]:

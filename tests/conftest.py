@@ -128,11 +128,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path / "var", database_url=database_url)
 
 
+def start_services(settings: Settings) -> Any:
+    """The services an entry point would build: every capability's tasks plus the settings' plugins."""
+    from api.services import Services
+    from api.tasks import build_task_registry
+
+    return Services.start(settings, build_task_registry(settings.jobs.plugins))
+
+
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Any]:
-    from api.services import Services
-
-    svc = Services.start(settings)
+    svc = start_services(settings)
     yield svc
     svc.close()
 

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from api import audit
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.errors import BadRequest, InvalidInput, NotFound
-from api.indicator_store import etag_of, forecast_body, load_series, upsert_observations
 from api.services import Services
 from api.storage.tables import Anomaly, Indicator, Observation
+from api.stores.indicators import etag_of, forecast_body, load_series, upsert_observations
 
 router = APIRouter(tags=["indicators"])
 

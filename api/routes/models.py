@@ -10,7 +10,6 @@ from api import audit, jobs
 from api.deps import Analyst, ServicesDep, Viewer
 from api.errors import InvalidInput, NotFound
 from api.schemas import JobAccepted
-from api.tasks.training import trainable_models
 from models import MODEL_NAMES
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -107,7 +106,7 @@ def promote(name: str, body: PromoteIn, services: ServicesDep, who: Analyst) -> 
 def train(name: str, services: ServicesDep, who: Analyst, body: TrainIn | None = None) -> JobAccepted:
     """Start a training job; the run is logged to MLflow and registered as a new version (not promoted)."""
     _check_name(name)
-    if name not in trainable_models():
+    if name not in services.tasks.trainable_models():
         raise InvalidInput(f"model {name!r} has no trainer in this installation")
     job = jobs.enqueue(services, "train", {"model": name, "params": (body.params if body else {})}, owner=who.name)
     with services.db.transaction() as s:

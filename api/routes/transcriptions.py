@@ -16,15 +16,15 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from api import audit, jobs
 from api.auth import Principal
 from api.deps import Secretary, ServicesDep, SessionDep
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, InvalidInput
 from api.services import Services
-from api.storage.tables import Job, SegmentEdit, Transcription, TranscriptSegment
+from api.storage.tables import Job, Transcription, TranscriptSegment
+from api.stores import transcripts
 from api.text_search import query_key, search_key
 
 router = APIRouter(prefix="/v1/transcriptions", tags=["transcriptions"])
@@ -40,6 +40,13 @@ class Accepted(BaseModel):
     duration_s: float
 
 
+class WordOut(BaseModel):
+    start: float = Field(description="seconds from the start of the recording")
+    end: float
+    text: str
+    probability: float = Field(description="the model's confidence in the word, 0..1; low ones are worth a listen")
+
+
 class SegmentOut(BaseModel):
     idx: int
     start: float
@@ -47,6 +54,7 @@ class SegmentOut(BaseModel):
     speaker: str | None
     text: str
     flags: list[str]
+    words: list[WordOut] = Field(default_factory=list)
 
 
 class TranscriptionOut(BaseModel):
@@ -89,48 +97,33 @@ class SegmentPatch(BaseModel):
         return self
 
 
-def _visible(session: Session, who: Principal, tid: str) -> Transcription:
-    row = session.get(Transcription, tid)
-    if row is None or (not who.is_admin and row.owner != who.name):
-        raise NotFound(f"transcription {tid!r} not found")
-    return row
-
-
-def _segments(session: Session, tid: str) -> list[TranscriptSegment]:
-    stmt = select(TranscriptSegment).where(TranscriptSegment.transcription_id == tid)
-    return list(session.scalars(stmt.order_by(TranscriptSegment.idx)))
-
-
-def _job(session: Session, row: Transcription) -> Job | None:
-    return session.get(Job, row.job_id) if row.job_id else None
-
-
-def _job_state(session: Session, row: Transcription) -> dict[str, Any]:
-    """Status and progress of a transcription, from its job (a missing job reads as failed)."""
-    job = _job(session, row)
-    if job is None:
-        return {"status": "failed", "progress": 0.0, "error": "job record missing"}
-    return {"status": job.status, "progress": job.progress, "error": job.error}
+def _segment_out(row: TranscriptSegment) -> SegmentOut:
+    return SegmentOut(
+        idx=row.idx,
+        start=row.start,
+        end=row.end,
+        speaker=row.speaker,
+        text=row.text,
+        flags=list(row.flags or []),
+        words=[WordOut.model_validate(w) for w in row.words or []],
+    )
 
 
 def _out(session: Session, row: Transcription) -> TranscriptionOut:
-    segs = _segments(session, row.id)
+    segs = transcripts.segment_rows(session, row.id)
     text = row.text or " ".join(s.text for s in segs)
     speakers = list(dict.fromkeys(s.speaker for s in segs if s.speaker))
     return TranscriptionOut(
         id=row.id,
         title=row.title,
         filename=row.filename,
-        **_job_state(session, row),
+        **transcripts.job_state(session, row),
         duration_s=row.duration_s,
         language=row.language,
         speakers=speakers,
         model_version=row.model_version,
         created_at=row.created_at,
-        segments=[
-            SegmentOut(idx=s.idx, start=s.start, end=s.end, speaker=s.speaker, text=s.text, flags=list(s.flags or []))
-            for s in segs
-        ],
+        segments=[_segment_out(s) for s in segs],
         text=text,
     )
 
@@ -199,20 +192,18 @@ def _create(
 ) -> Job:
     job_id = jobs.new_job_id()
     with services.db.transaction() as s:
-        s.add(
-            Transcription(
-                id=tid,
-                owner=who.name,
-                owner_key_id=who.key_id,
-                title=title or FsPath(filename).stem,
-                filename=filename[:300],
-                audio_path=str(dest),
-                language=language,
-                vocabulary=vocabulary,
-                speakers=speakers,
-                job_id=job_id,
-                duration_s=duration_s,
-            )
+        transcripts.create(
+            s,
+            transcription_id=tid,
+            owner=who,
+            audio_path=dest,
+            filename=filename,
+            title=title,
+            language=language,
+            vocabulary=vocabulary,
+            speakers=speakers,
+            job_id=job_id,
+            duration_s=duration_s,
         )
         audit.record(
             s, who, "transcription.create", "transcription", tid, {"filename": filename, "duration_s": duration_s}
@@ -229,15 +220,9 @@ def list_transcriptions(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TranscriptionSummary]:
     """Your transcriptions (all of them for admins), newest first; ``q`` searches titles and transcripts."""
-    stmt = select(Transcription).order_by(Transcription.created_at.desc())
-    if not who.is_admin:
-        stmt = stmt.where(Transcription.owner == who.name)
-    if q and q.strip():
-        key = f"%{query_key(q)}%"
-        stmt = stmt.where(or_(Transcription.search_text.like(key), Transcription.title.ilike(f"%{q.strip()}%")))
     out = []
-    for row in session.scalars(stmt.limit(limit).offset(offset)):
-        state = _job_state(session, row)
+    for row in transcripts.search(session, who, q, limit, offset):
+        state = transcripts.job_state(session, row)
         out.append(
             TranscriptionSummary(
                 id=row.id,
@@ -271,7 +256,7 @@ def _snippet(text: str, q: str | None, width: int = 160) -> str:
 @router.get("/{transcription_id}", response_model=TranscriptionOut)
 def get_transcription(transcription_id: TranscriptionId, session: SessionDep, who: Secretary) -> TranscriptionOut:
     """Status, progress (0..1) and the segments transcribed so far (all of them once succeeded)."""
-    return _out(session, _visible(session, who, transcription_id))
+    return _out(session, transcripts.visible(session, who, transcription_id))
 
 
 @router.get(
@@ -296,21 +281,12 @@ def export_transcription(
     format: Annotated[str, Query(pattern=r"^(txt|srt|vtt|json|docx)$")] = "txt",
 ) -> Response:
     """The transcript as TXT, SRT, VTT, JSON or DOCX minutes (title, date, duration, speakers)."""
-    from speech import MEDIA_TYPES, Segment, Transcript, export
+    from speech import MEDIA_TYPES, export
 
-    row = _visible(session, who, transcription_id)
-    segs = _segments(session, row.id)
-    if not segs:
+    row = transcripts.visible(session, who, transcription_id)
+    transcript = transcripts.transcript(session, row)
+    if not transcript.segments:
         raise Conflict("nothing has been transcribed yet; try again when the job has progressed")
-    transcript = Transcript(
-        title=row.title,
-        created_at=row.created_at,
-        duration_s=row.duration_s or segs[-1].end,
-        segments=tuple(
-            Segment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, flags=tuple(s.flags or ())) for s in segs
-        ),
-        language=row.language,
-    )
     name = re.sub(r"[^\w.-]+", "_", row.title or row.id, flags=re.ASCII).strip("_") or row.id
     return Response(
         export(transcript, format),
@@ -328,75 +304,53 @@ def patch_segment(
     who: Secretary,
 ) -> SegmentOut:
     """Correct a segment's text or speaker; every change is kept in its history."""
-    import unicodedata
-
     with services.db.transaction() as s:
-        row = _visible(s, who, transcription_id)
-        job = _job(s, row)
+        row = transcripts.visible(s, who, transcription_id)
+        job = transcripts.job_of(s, row)
         if job is not None and job.status in ("queued", "running"):
             raise Conflict("the transcription is still running; edit it when it has finished")
-        seg = s.scalar(
-            select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id, TranscriptSegment.idx == idx)
+        seg, changes = transcripts.edit_segment(
+            s, row, idx, {"text": body.text, "speaker": body.speaker}, editor=who.name
         )
-        if seg is None:
-            raise NotFound(f"segment {idx} of transcription {transcription_id!r} not found")
-        changes = {}
-        for field in ("text", "speaker"):
-            new = getattr(body, field)
-            if new is None:
-                continue
-            new = unicodedata.normalize("NFC", new).strip()
-            old = getattr(seg, field)
-            if new != old:
-                s.add(SegmentEdit(segment_id=seg.id, field=field, old=old, new=new, editor=who.name))
-                setattr(seg, field, new)
-                changes[field] = {"old": old, "new": new}
         if changes:
-            s.flush()
-            texts = s.scalars(
-                select(TranscriptSegment.text)
-                .where(TranscriptSegment.transcription_id == row.id)
-                .order_by(TranscriptSegment.idx)
-            ).all()
-            row.text = " ".join(t for t in texts if t)
-            row.search_text = search_key(row.text)
             audit.record(s, who, "transcription.edit_segment", "transcription", row.id, {"idx": idx} | changes)
-        return SegmentOut(
-            idx=seg.idx, start=seg.start, end=seg.end, speaker=seg.speaker, text=seg.text, flags=list(seg.flags or [])
-        )
+        return _segment_out(seg)
 
 
-@router.get("/{transcription_id}/segments/{idx}/history")
+class SegmentEditOut(BaseModel):
+    field: str = Field(description="text or speaker")
+    old: str | None
+    new: str | None
+    editor: str
+    at: datetime
+
+
+@router.get("/{transcription_id}/segments/{idx}/history", response_model=list[SegmentEditOut])
 def segment_history(
     transcription_id: TranscriptionId, idx: Annotated[int, Path(ge=0)], session: SessionDep, who: Secretary
-) -> list[dict[str, Any]]:
+) -> list[SegmentEditOut]:
     """Every edit of a segment, oldest first."""
-    row = _visible(session, who, transcription_id)
-    seg = session.scalar(
-        select(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id, TranscriptSegment.idx == idx)
-    )
-    if seg is None:
-        raise NotFound(f"segment {idx} of transcription {transcription_id!r} not found")
-    edits = session.scalars(select(SegmentEdit).where(SegmentEdit.segment_id == seg.id).order_by(SegmentEdit.id))
-    return [{"field": e.field, "old": e.old, "new": e.new, "editor": e.editor, "at": e.at.isoformat()} for e in edits]
+    row = transcripts.visible(session, who, transcription_id)
+    return [
+        SegmentEditOut(field=e.field, old=e.old, new=e.new, editor=e.editor, at=e.at)
+        for e in transcripts.history(session, row, idx)
+    ]
 
 
 @router.delete("/{transcription_id}", status_code=204)
 def delete_transcription(transcription_id: TranscriptionId, services: ServicesDep, who: Secretary) -> Response:
     """Delete the recording and its transcript (audited). A running job stops at its next segment."""
     with services.db.transaction() as s:
-        row = _visible(s, who, transcription_id)
-        audio = row.audio_path
-        n = len(s.scalars(select(TranscriptSegment.id).where(TranscriptSegment.transcription_id == row.id)).all())
-        s.execute(delete(TranscriptSegment).where(TranscriptSegment.transcription_id == row.id))
-        s.delete(row)
+        row = transcripts.visible(s, who, transcription_id)
+        audio, title, filename = row.audio_path, row.title, row.filename
+        n = transcripts.delete_transcription(s, row)
         audit.record(
             s,
             who,
             "transcription.delete",
             "transcription",
             transcription_id,
-            {"title": row.title, "filename": row.filename, "segments": n},
+            {"title": title, "filename": filename, "segments": n},
         )
     if audio:
         FsPath(audio).unlink(missing_ok=True)

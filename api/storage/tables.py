@@ -160,6 +160,8 @@ class TranscriptSegment(Base):
     speaker: Mapped[str | None] = mapped_column(String(64), default=None)
     text: Mapped[str] = mapped_column(Text)
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: word timings ``[{"start", "end", "text", "probability"}]``, so speakers can change inside a segment
+    words: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
 
 
 class SegmentEdit(Base):

@@ -11,18 +11,17 @@ from typing import Any
 from sqlalchemy import func, select
 
 from api.auth import SYSTEM
-from api.bootstrap import register_default, startup_step
-from api.indicator_store import load_series, upsert_observations
+from api.bootstrap import register_default
 from api.jobs import JobContext
 from api.services import Services
 from api.storage.tables import Indicator
-from api.tasks.training import trainer
+from api.stores.indicators import load_series, upsert_observations
+from api.task_registry import TaskRegistry
 from models.registry import fingerprint
 
 logger = logging.getLogger(__name__)
 
 
-@startup_step("forecasting.demo_data", order=10)
 def load_demo_indicators(services: Services) -> str | None:
     """Load the real demo indicators once, into an empty catalogue."""
     from forecasting import parse_observations
@@ -92,7 +91,6 @@ def _log_pipeline(services: Services, config: Any, progress: Any = None, descrip
     return {"version": version, "metrics": metrics, "n_indicators": len(series)}
 
 
-@startup_step("forecasting.default_model", order=20)
 def register_default_pipeline(services: Services) -> str | None:
     from forecasting import PipelineConfig
 
@@ -103,7 +101,6 @@ def register_default_pipeline(services: Services) -> str | None:
     )
 
 
-@trainer("forecasting")
 def train_forecasting(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Backtest a pipeline configuration over the stored indicators and register it.
 
@@ -125,3 +122,9 @@ def train_forecasting(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]
         progress=lambda done, total: ctx.progress(0.05 + 0.9 * done / max(total, 1), f"backtest {done}/{total}"),
     )
     return result
+
+
+def register(tasks: TaskRegistry) -> None:
+    tasks.add_startup_step("forecasting.demo_data", load_demo_indicators, order=10)
+    tasks.add_startup_step("forecasting.default_model", register_default_pipeline, order=20)
+    tasks.add_trainer("forecasting", train_forecasting)

@@ -11,34 +11,34 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.bootstrap import register_default, startup_step
+from api.bootstrap import register_default
 from api.jobs import JobContext
 from api.services import Services
 from api.storage.tables import SocialLabel
-from api.tasks.training import trainer
+from api.task_registry import TaskRegistry
 from models.registry import fingerprint
+from models.shipped import SENTIMENT_DIR
 
 logger = logging.getLogger(__name__)
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "models" / "shipped" / "sentiment"
 
-
-@startup_step("social.default_model", order=40)
 def register_shipped_sentiment(services: Services) -> str | None:
     """Register the shipped classifier (``models/shipped/sentiment``) as version 1 with its card's metrics."""
-    model = SHIPPED_DIR / "model.skops"
+    model = SENTIMENT_DIR / "model.skops"
     if not model.is_file():
         raise FileNotFoundError(f"the shipped sentiment model is missing: {model}")
 
+    card = SENTIMENT_DIR / "MODEL_CARD.md"
+
     def log() -> str:
-        metrics_file = SHIPPED_DIR / "metrics.json"
+        metrics_file = SENTIMENT_DIR / "metrics.json"
         metrics = _flat_metrics(json.loads(metrics_file.read_text("utf-8"))) if metrics_file.is_file() else {}
         return services.registry.log_version(
             "sentiment",
             artifacts={"classifier": model},
             metrics=metrics,
             params={"source": "models/shipped/sentiment"},
-            extra_files={"card": SHIPPED_DIR / "MODEL_CARD.md"} if (SHIPPED_DIR / "MODEL_CARD.md").is_file() else None,
+            extra_files={"card": card} if card.is_file() else None,
             data_fingerprint=fingerprint([model.read_bytes()]),
             description="shipped default (see MODEL_CARD.md)",
         )
@@ -66,7 +66,6 @@ def center_labels(services: Services) -> tuple[list[str], list[str]]:
     return list(latest), list(latest.values())
 
 
-@trainer("sentiment")
 def train_sentiment_model(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Train on the public corpora (when present) + seed set + the center's labels; evaluate; register.
 
@@ -113,3 +112,8 @@ def train_sentiment_model(ctx: JobContext, params: dict[str, Any]) -> dict[str, 
             + (" + public corpora" if use_public else ""),
         )
     return {"version": version, "metrics": {k: v for k, v in metrics.items() if "macro_f1" in k}}
+
+
+def register(tasks: TaskRegistry) -> None:
+    tasks.add_startup_step("social.default_model", register_shipped_sentiment, order=40)
+    tasks.add_trainer("sentiment", train_sentiment_model)

@@ -9,18 +9,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
-
-from api.bootstrap import register_default, startup_step
-from api.jobs import JobContext, job_kind
+from api.bootstrap import register_default
+from api.jobs import JobContext
 from api.services import Services
-from api.storage.tables import Transcription, TranscriptSegment
-from api.tasks.training import trainer
-from api.text_search import search_key
+from api.storage.tables import Transcription
+from api.stores import transcripts
+from api.task_registry import TaskRegistry
+from models.shipped import SPEECH_EVAL_DIR
 
 logger = logging.getLogger(__name__)
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "models" / "shipped" / "speech_eval"
 
 _transcribers: dict[tuple[str, str, str, int], Any] = {}
 _transcribers_lock = threading.Lock()
@@ -58,93 +56,49 @@ def _options(services: Services, row: Transcription) -> Any:
     )
 
 
-@job_kind("transcribe", timeout_s=12 * 3600)
 def transcribe_job(ctx: JobContext) -> dict[str, Any]:
     """Transcribe one upload, storing segments as they come; a new attempt resumes after the last one."""
-    from speech import Diarizer, Segment
+    from speech.meeting import label_speakers
 
     services, tid = ctx.services, ctx.payload["transcription_id"]
     with services.db.session() as s:
-        row = s.get(Transcription, tid)
+        row = transcripts.get(s, tid)
         if row is None:
             return {"deleted": True}
-        resume_s = float(
-            s.scalar(select(func.max(TranscriptSegment.end)).where(TranscriptSegment.transcription_id == tid)) or 0.0
-        )
-        next_idx = int(s.scalar(select(func.count()).where(TranscriptSegment.transcription_id == tid)) or 0)
+        resume = transcripts.resume_point(s, tid)
     if not row.audio_path or not Path(row.audio_path).is_file():
         raise FileNotFoundError(f"the uploaded audio of transcription {tid} is missing")
-    ctx.progress(0.0, "loading the speech model" if not resume_s else f"resuming at {resume_s:.0f} s")
+    ctx.progress(0.0, "loading the speech model" if not resume.start_s else f"resuming at {resume.start_s:.0f} s")
     transcriber, version = transcriber_for(services)
     audio = row.audio_path
+    next_idx = resume.next_idx
     for seg in transcriber.transcribe(
         audio,
-        start_s=resume_s,
+        start_s=resume.start_s,
         options=_options(services, row),
         progress=lambda f: ctx.progress(0.9 * f, "transcribing"),
     ):
         with services.db.transaction() as s:
-            if s.get(Transcription, tid) is None:
+            if transcripts.get(s, tid) is None:
                 return {"deleted": True}
-            s.add(
-                TranscriptSegment(
-                    transcription_id=tid,
-                    idx=next_idx,
-                    start=seg.start,
-                    end=seg.end,
-                    speaker=None,
-                    text=seg.text,
-                    flags=list(seg.flags),
-                )
-            )
+            transcripts.append_segment(s, tid, next_idx, seg)
         next_idx += 1
-        ctx.checkpoint({"resume_s": seg.end, "segments": next_idx})
+        ctx.progress(0.9 * min(1.0, seg.end / row.duration_s) if row.duration_s else 0.0, "transcribing")
     with services.db.session() as s:
-        stored = [
-            Segment(start=r.start, end=r.end, text=r.text, flags=tuple(r.flags or ()))
-            for r in s.scalars(
-                select(TranscriptSegment)
-                .where(TranscriptSegment.transcription_id == tid)
-                .order_by(TranscriptSegment.idx)
-            )
-        ]
+        stored = transcripts.segments(s, tid)
     ctx.progress(0.9, "identifying speakers")
-    note = None
-    try:
-        labelled = Diarizer(n_speakers=row.speakers).diarize(
-            audio, stored, progress=lambda f: ctx.progress(0.9 + 0.09 * f)
-        )
-    except Exception as e:  # speakers are a bonus: keep the transcript, say why they are missing
-        logger.exception("diarization of %s failed", tid)
-        labelled, note = stored, f"speaker labels unavailable: {e}"
-    duration = max((seg.end for seg in labelled), default=0.0)
+    labelled, note = label_speakers(audio, stored, row.speakers, progress=lambda f: ctx.progress(0.9 + 0.09 * f))
     with services.db.transaction() as s:
-        row = s.get(Transcription, tid)
+        row = transcripts.get(s, tid)
         if row is None:
             return {"deleted": True}
-        s.execute(delete(TranscriptSegment).where(TranscriptSegment.transcription_id == tid))
-        for i, seg in enumerate(labelled):
-            s.add(
-                TranscriptSegment(
-                    transcription_id=tid,
-                    idx=i,
-                    start=seg.start,
-                    end=seg.end,
-                    speaker=seg.speaker,
-                    text=seg.text,
-                    flags=list(seg.flags),
-                )
-            )
-        row.text = " ".join(seg.text for seg in labelled if seg.text)
-        row.search_text = search_key(row.text)
-        row.model_version = version
-        row.duration_s = row.duration_s or duration
+        transcripts.replace_segments(s, row, labelled, version)
     speakers = sorted({seg.speaker for seg in labelled if seg.speaker})
     return {
         "segments": len(labelled),
         "speakers": len(speakers),
         "model_version": version,
-        "resumed_from_s": resume_s,
+        "resumed_from_s": resume.start_s,
     } | ({"note": note} if note else {})
 
 
@@ -155,7 +109,7 @@ def evaluate_model_dir(model_dir: Path, device: str = "cpu") -> dict[str, float]
     from speech import TranscribeOptions, Transcriber
     from speech.metrics import word_error_rate
 
-    clip, reference = EVAL_DIR / "hop_vi_2speakers.ogg", (EVAL_DIR / "reference.txt").read_text("utf-8")
+    clip, reference = SPEECH_EVAL_DIR / "hop_vi_2speakers.ogg", (SPEECH_EVAL_DIR / "reference.txt").read_text("utf-8")
     started = time.perf_counter()
     segments = list(Transcriber(model_dir, device=device).transcribe(clip, options=TranscribeOptions()))
     seconds = time.perf_counter() - started
@@ -193,7 +147,6 @@ def _dir_fingerprint(model_dir: Path) -> str:
     return h.hexdigest()
 
 
-@startup_step("speech.default_model", order=30)
 def register_default_whisper(services: Services) -> str | None:
     from speech import ensure_default_model
 
@@ -229,7 +182,6 @@ def import_speech_model(services: Services, source_dir: Path, quantization: str 
         )
 
 
-@trainer("speech")
 def train_speech(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Speech is not trained here: this registers a Whisper directory (``params.source_dir``), evaluated."""
     source = params.get("source_dir")
@@ -238,3 +190,9 @@ def train_speech(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.progress(0.1, f"importing {source}")
     version = import_speech_model(ctx.services, Path(source), params.get("quantization", "int8_float16"))
     return {"version": version, "metrics": ctx.services.registry.version("speech", version).metrics}
+
+
+def register(tasks: TaskRegistry) -> None:
+    tasks.add_kind("transcribe", transcribe_job, timeout_s=12 * 3600)
+    tasks.add_startup_step("speech.default_model", register_default_whisper, order=30)
+    tasks.add_trainer("speech", train_speech)

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from api.jobs import JobContext, job_kind
-
-Trainer = Callable[[JobContext, dict[str, Any]], dict[str, Any]]
-_TRAINERS: dict[str, Trainer] = {}
+from api.jobs import JobContext
+from api.task_registry import TaskRegistry
 
 
-def trainer(model_name: str) -> Callable[[Trainer], Trainer]:
-    def register(fn: Trainer) -> Trainer:
-        _TRAINERS[model_name] = fn
-        return fn
-
-    return register
-
-
-def trainable_models() -> list[str]:
-    return sorted(_TRAINERS)
-
-
-@job_kind("train", timeout_s=6 * 3600)
 def train_job(ctx: JobContext) -> dict[str, Any]:
     name = ctx.payload["model"]
-    fn = _TRAINERS.get(name)
+    trainers = ctx.services.tasks.trainers
+    fn = trainers.get(name)
     if fn is None:
-        raise ValueError(f"no trainer for model {name!r}; known: {', '.join(trainable_models())}")
+        raise ValueError(f"no trainer for model {name!r}; known: {', '.join(sorted(trainers))}")
     return fn(ctx, dict(ctx.payload.get("params") or {}))
+
+
+def register(tasks: TaskRegistry) -> None:
+    tasks.add_kind("train", train_job, timeout_s=6 * 3600)

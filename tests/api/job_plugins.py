@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.jobs import JobContext, job_kind
+from api.jobs import JobContext
+from api.task_registry import TaskRegistry
 
 
-@job_kind("count", timeout_s=120)
 def count(ctx: JobContext) -> dict[str, Any]:
     steps = int(ctx.payload["steps"])
     log = Path(ctx.payload["log"])
@@ -28,3 +28,7 @@ def count(ctx: JobContext) -> dict[str, Any]:
     if ctx.payload.get("fail"):
         raise ValueError("asked to fail")
     return {"steps": steps, "resumed_from": start}
+
+
+def register(tasks: TaskRegistry) -> None:
+    tasks.add_kind("count", count, timeout_s=120)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from api.services import Services
-from tests.conftest import make_key, make_settings
+from tests.conftest import make_key, make_settings, start_services
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -25,7 +24,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     from api.bootstrap import run_startup
 
     settings = make_settings(tmp_path_factory.mktemp("dash") / "var")
-    services = Services.start(settings)
+    services = start_services(settings)
     run_startup(services, only={"forecasting.demo_data", "forecasting.default_model", "social.default_model"})
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-import tests.api.job_plugins  # noqa: F401  (registers the "count" job kind in this process)
 from api import jobs
 from api.services import Services
 from api.settings import Settings
-from tests.conftest import make_settings, settings_env
+from tests.conftest import make_settings, settings_env, start_services
 
 PLUGIN = "tests.api.job_plugins"
 
@@ -35,7 +34,7 @@ def job_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def svc(job_settings: Settings) -> Iterator[Services]:
-    s = Services.start(job_settings)
+    s = start_services(job_settings)
     yield s
     s.close()
 

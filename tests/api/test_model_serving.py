@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from api.services import Services
-from tests.conftest import make_key, make_settings, settings_env
+from tests.conftest import make_key, make_settings, settings_env, start_services
 
 
 def _register_config(services: Services, tmp_path: Path, content: str, tag: str) -> str:
@@ -39,7 +39,7 @@ def _free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Services, str, str]]:
     settings = make_settings(tmp_path / "var")
-    services = Services.start(settings)
+    services = start_services(settings)
     port = _free_port()
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
@@ -128,7 +128,7 @@ def test_running_server_follows_promotions_and_keeps_serving_through_a_broken_ve
 
 
 def test_registry_refuses_unknown_names_and_versions(tmp_path: Path) -> None:
-    services = Services.start(make_settings(tmp_path / "var"))
+    services = start_services(make_settings(tmp_path / "var"))
     with pytest.raises(ValueError, match="unknown model 'weather'"):
         services.registry.log_version("weather", artifacts={})
     with pytest.raises(KeyError):

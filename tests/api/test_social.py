@@ -14,9 +14,9 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.fixture
 def api(client: Any, services: Any) -> Any:
     """A client whose `sentiment` champion is the shipped default classifier."""
-    from api.tasks.social import SHIPPED_DIR
+    from models.shipped import SENTIMENT_DIR
 
-    version = services.registry.log_version("sentiment", artifacts={"classifier": SHIPPED_DIR / "model.skops"})
+    version = services.registry.log_version("sentiment", artifacts={"classifier": SENTIMENT_DIR / "model.skops"})
     services.registry.set_champion("sentiment", version)
     return client
 

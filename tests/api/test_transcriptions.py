@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.services import Services
-from tests.conftest import make_key, make_settings
+from tests.conftest import make_key, make_settings, start_services
 from tests.speech import media
 
 CLIP = Path(__file__).parents[1] / "speech" / "data" / "hop_vi_2speakers.ogg"
@@ -26,7 +25,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from api.tasks.speech import register_default_whisper
 
     settings = make_settings(tmp_path_factory.mktemp("speech") / "var", jobs={"workers": 1, "stale_after_s": 600})
-    services = Services.start(settings)
+    services = start_services(settings)
     register_default_whisper(services)
     with TestClient(create_app(services=services, run_startup=False)) as client:
         keys = {
@@ -227,3 +226,31 @@ def test_partial_export_before_any_segment_is_409(env: dict[str, Any]) -> None:
     assert env["client"].get("/v1/transcriptions/not-an-id", headers=env["keys"]["lan"]).status_code == 422
     assert env["client"].get(f"/v1/transcriptions/{'f' * 32}", headers=env["keys"]["lan"]).status_code == 404
     _ = np  # numpy is used by the media helpers
+
+
+@pytest.mark.slow
+def test_service_segments_keep_their_words_so_speakers_can_change_inside_a_segment(env: dict[str, Any]) -> None:
+    """The service stores each segment's word timings (it used to drop them, so speaker labelling could never
+    split a segment where the voice changes, unlike ``ioc transcribe``); the store gives them back to the
+    library unchanged (the diarizer splits a segment where its words change speaker: tests/speech)."""
+    from api.stores import transcripts
+
+    client, keys, services = env["client"], env["keys"], env["services"]
+    r = client.post(
+        "/v1/transcriptions",
+        headers=keys["lan"],
+        files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")},
+        data={"title": "Giữ thời điểm từng từ", "speakers": "2"},
+    )
+    assert r.status_code == 202, r.text
+    tid = r.json()["id"]
+    body = _wait_done(client, tid, keys["lan"])
+    assert body["status"] == "succeeded", body
+    for seg in body["segments"]:
+        assert seg["words"], seg
+        assert all(seg["start"] - 0.05 <= w["start"] <= w["end"] <= seg["end"] + 0.05 for w in seg["words"]), seg
+        assert all(0.0 <= w["probability"] <= 1.0 for w in seg["words"])
+    with services.db.session() as s:
+        stored = transcripts.segments(s, tid)
+    assert [len(x.words) for x in stored] == [len(x["words"]) for x in body["segments"]]
+    assert [x.words[0].text for x in stored] == [x["words"][0]["text"] for x in body["segments"]]

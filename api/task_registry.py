@@ -1,0 +1,63 @@
+"""What background work this installation can do: job kinds, model trainers and first-start steps.
+
+The entry points (the app, ``ioc worker``, the CLI) build one :class:`TaskRegistry` with
+:func:`api.tasks.build_task_registry` and hand it to :class:`api.services.Services`; nothing registers by
+import side effect, so no core module imports a task module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api.jobs import JobContext
+    from api.services import Services
+
+JobHandler = Callable[["JobContext"], "dict[str, Any] | None"]
+Trainer = Callable[["JobContext", "dict[str, Any]"], "dict[str, Any]"]
+StartupFn = Callable[["Services"], "str | None"]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of background job: its handler gets a :class:`api.jobs.JobContext` and returns a JSON result."""
+
+    name: str
+    handler: JobHandler
+    timeout_s: float = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class StartupStep:
+    """An idempotent first-start step (lower ``order`` runs first); returns a message when it did work."""
+
+    name: str
+    order: int
+    fn: StartupFn
+
+
+@dataclass
+class TaskRegistry:
+    kinds: dict[str, JobKind] = field(default_factory=dict)
+    trainers: dict[str, Trainer] = field(default_factory=dict)
+    startup_steps: dict[str, StartupStep] = field(default_factory=dict)
+
+    def add_kind(self, name: str, handler: JobHandler, *, timeout_s: float = 6 * 3600.0) -> None:
+        self.kinds[name] = JobKind(name, handler, timeout_s)
+
+    def add_trainer(self, model_name: str, trainer: Trainer) -> None:
+        self.trainers[model_name] = trainer
+
+    def add_startup_step(self, name: str, fn: StartupFn, *, order: int = 50) -> None:
+        self.startup_steps[name] = StartupStep(name, order, fn)
+
+    def kind_names(self) -> list[str]:
+        return sorted(self.kinds)
+
+    def trainable_models(self) -> list[str]:
+        return sorted(self.trainers)
+
+    def ordered_steps(self) -> list[StartupStep]:
+        return sorted(self.startup_steps.values(), key=lambda s: (s.order, s.name))
