@@ -1,7 +1,8 @@
 """One exception tree for the service, translated to ``{"error": {code, message, detail}}`` in one place.
 
-Library errors (``ValueError`` subclasses of forecasting/, speech/, social_listening/) are translated by
-:func:`install_error_handlers` too, so routes do not catch them one by one.
+Library input errors (the bases ``ForecastingError``, ``AudioError``, ``SocialListeningError``, each with a
+``code`` and a ``detail``) are translated by type in :func:`install_error_handlers`, so routes do not catch
+them one by one. Any other exception is a 500 that shows nothing internal.
 """
 
 from __future__ import annotations
@@ -73,26 +74,36 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
 UNSUPPORTED_MEDIA_CODES = frozenset({"not_audio", "no_audio_stream", "unsupported_codec"})
 
 
-def _library_error_status(exc: Exception) -> tuple[int, str] | None:
-    """Map the capability libraries' input errors to HTTP; imported lazily so missing extras don't break."""
-    name = type(exc).__name__
-    if isinstance(exc, ValueError) and type(exc).__module__.split(".")[0] in {
-        "forecasting",
-        "speech",
-        "social_listening",
-    }:
-        code = getattr(exc, "code", None) or _snake(name)
-        return (415 if code in UNSUPPORTED_MEDIA_CODES else 422), code
-    return None
+def _library_errors() -> list[type[Exception]]:
+    """The bases of the capability libraries' input errors; each carries ``code`` and ``detail``. A library
+    whose extra is not installed is left out."""
+    bases: list[type[Exception]] = []
+    try:
+        from forecasting.errors import ForecastingError
+
+        bases.append(ForecastingError)
+    except ImportError:  # pragma: no cover - extras missing
+        pass
+    try:
+        from speech.errors import AudioError
+
+        bases.append(AudioError)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from social_listening.errors import SocialListeningError
+
+        bases.append(SocialListeningError)
+    except ImportError:  # pragma: no cover
+        pass
+    return bases
 
 
-def _snake(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+def library_error_response(exc: Exception) -> JSONResponse:
+    """A library's input error as 422 (415 for a file that is not audio at all), with its code and detail."""
+    code = str(getattr(exc, "code", "invalid_input"))
+    status = 415 if code in UNSUPPORTED_MEDIA_CODES else 422
+    return JSONResponse(error_body(code, str(exc), _jsonable(getattr(exc, "detail", None))), status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -123,15 +134,11 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(ValueError)
-    async def _value_error(_: Request, exc: ValueError) -> JSONResponse:
-        mapped = _library_error_status(exc)
-        if mapped is None:
-            logger.exception("unhandled ValueError")
-            return JSONResponse(error_body("internal_error", "internal error"), 500)
-        status, code = mapped
-        detail = getattr(exc, "detail", None) or getattr(exc, "problems", None) or getattr(exc, "errors", None)
-        return JSONResponse(error_body(code, str(exc), _jsonable(detail)), status)
+    for base in _library_errors():
+
+        @app.exception_handler(base)
+        async def _library_error(_: Request, exc: Exception) -> JSONResponse:
+            return library_error_response(exc)
 
     from models import ModelUnavailable
 

@@ -8,7 +8,17 @@ __all__ = ["ForecastingError", "NotFittedError", "RowProblem", "SeriesError"]
 
 
 class ForecastingError(ValueError):
-    """Base of every error raised by :mod:`forecasting` (a ``ValueError``, so ``except ValueError`` works)."""
+    """Base of every error raised by :mod:`forecasting` (a ``ValueError``, so ``except ValueError`` works).
+
+    Like every library error here it carries ``code`` (short, machine-readable) and ``detail`` (JSON-ready
+    data about the bad input, or ``None``).
+    """
+
+    code: str = "forecasting_error"
+
+    @property
+    def detail(self) -> object:
+        return None
 
 
 class NotFittedError(ForecastingError, AttributeError):
@@ -34,6 +44,12 @@ class RowProblem:
 
 class SeriesError(ForecastingError):
     """Invalid observations. ``problems`` lists every row-level problem found (all rows are checked)."""
+
+    code = "series_error"
+
+    @property
+    def detail(self) -> object:
+        return [{"line": p.line, "column": p.column, "problem": p.problem} for p in self.problems] or None
 
     def __init__(self, message: str, problems: list[RowProblem] | None = None) -> None:
         self.problems: list[RowProblem] = list(problems or [])

@@ -6,7 +6,13 @@ __all__ = ["CorpusError", "ModelFormatError", "SocialListeningError", "TextError
 
 
 class SocialListeningError(ValueError):
-    """Base class of every error raised by :mod:`social_listening`."""
+    """Base class of every error raised by :mod:`social_listening`.
+
+    ``code`` is short and machine-readable; ``detail`` is JSON-ready data about the bad input, or ``None``.
+    """
+
+    code: str = "social_listening_error"
+    detail: object = None
 
 
 class TextError(SocialListeningError):
@@ -22,11 +28,17 @@ class TextError(SocialListeningError):
         super().__init__(prefix + message)
         self.index = index
         self.reason = reason
+        self.code = reason
+        self.detail = {"index": index}
 
 
 class CorpusError(SocialListeningError):
     """A corpus directory or file is missing or does not have the expected layout."""
 
+    code = "corpus_error"
+
 
 class ModelFormatError(SocialListeningError):
     """A saved model cannot be loaded (wrong format, untrusted types, missing files)."""
+
+    code = "model_format_error"

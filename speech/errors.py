@@ -15,13 +15,15 @@ class SpeechError(Exception):
 
     Attributes:
         code: short machine-readable reason, e.g. ``"not_audio"`` or ``"bad_model"``.
+        detail: JSON-ready data about the bad input, or ``None``.
     """
 
     default_code = "speech_error"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, detail: object = None) -> None:
         super().__init__(message)
         self.code: str = code or self.default_code
+        self.detail = detail
 
     @property
     def message(self) -> str:

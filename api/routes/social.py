@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
-from api.errors import InvalidInput, NotFound, PayloadTooLarge
+from api.errors import InvalidInput, PayloadTooLarge
 from api.schemas import ModelRef
 from api.services import Services
-from api.storage.tables import SocialLabel, SocialPost
+
+if TYPE_CHECKING:
+    from social_listening.scoring import TextScore
+from api.storage.tables import SocialPost
+from api.stores import posts as posts_store
 
 router = APIRouter(tags=["social listening"])
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-LABELS = ("negative", "neutral", "positive")
 MAX_POSTS = 5000
+#: Largest number a post id or an offset may be (the database's 32-bit integers).
+MAX_ID = 2**31 - 1
+MAX_OFFSET = MAX_ID
+Label = Literal["negative", "neutral", "positive"]
 
 
 class SentimentIn(BaseModel):
@@ -42,6 +47,45 @@ class SentimentResult(BaseModel):
 class SentimentOut(BaseModel):
     model: ModelRef
     results: list[SentimentResult]
+
+
+class IngestedPost(BaseModel):
+    id: str
+    source: str
+    duplicate: bool
+    label: Label | None = None
+    topics: list[str] = Field(default_factory=list)
+
+
+class IngestOut(BaseModel):
+    model: ModelRef
+    inserted: int
+    duplicates: int
+    posts: list[IngestedPost]
+
+
+class PostOut(BaseModel):
+    post_id: int = Field(description="the service's number of the post")
+    id: str = Field(description="the id the center gave the post")
+    source: str
+    text: str
+    created_at: datetime
+    district: str | None
+    url: str | None
+    label: Label = Field(description="the analysts' label when given, else the model's")
+    model_label: Label
+    human_label: Label | None
+    scores: dict[str, float]
+    topics: list[str]
+    model_version: str
+    margin: float | None = Field(None, description="review queue only: gap between the two best scores")
+
+
+class LabelOut(BaseModel):
+    id: int
+    post_id: int | None
+    label: Label
+    text: str
 
 
 class PostIn(BaseModel):
@@ -60,38 +104,33 @@ class PostsIn(BaseModel):
 
 class LabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    post_id: int | None = Field(None, description="a stored post (its text is used)")
+    post_id: int | None = Field(None, ge=1, le=MAX_ID, description="a stored post's number (its text is used)")
+    id: str | None = Field(None, min_length=1, max_length=200, description="or the id the center gave the post")
+    source: str | None = Field(None, min_length=1, max_length=64, description="the source of that id, if ambiguous")
     text: str | None = Field(None, max_length=20_000, description="or a text that is not stored")
     label: Literal["negative", "neutral", "positive"]
 
 
-def _score(services: Services, texts: list[str]) -> tuple[str, list[SentimentResult]]:
-    from social_listening import tag_topics
+def _score(services: Services, texts: list[str]) -> tuple[str, list[TextScore]]:
+    from social_listening.scoring import score_texts
 
     served = services.champions.get("sentiment")
-    proba = served.model.classifier.predict_proba(texts)
-    classes = list(served.model.classifier.classes_)
-    results = []
-    for text, row in zip(texts, proba, strict=True):
-        scores = {c: round(float(p), 6) for c, p in zip(classes, row, strict=True)}
-        results.append(
-            SentimentResult(label=max(scores, key=scores.__getitem__), scores=scores, topics=list(tag_topics(text)))
-        )
-    return served.version, results
+    return served.version, score_texts(served.model.classifier, texts)
+
+
+def _result(score: TextScore) -> SentimentResult:
+    return SentimentResult(label=score.label, scores=score.scores, topics=list(score.topics))  # type: ignore[arg-type]
 
 
 def _validate(services: Services, texts: list[Any]) -> list[str]:
-    from social_listening import TextError, validate_texts
+    from social_listening import validate_texts
 
     cfg = services.settings.social
     if len(texts) > cfg.max_batch:
         raise PayloadTooLarge(
             f"at most {cfg.max_batch} texts per request; got {len(texts)}", detail={"limit": cfg.max_batch}
         )
-    try:
-        return validate_texts(texts, max_chars=cfg.max_text_chars)
-    except TextError as e:
-        raise InvalidInput(str(e), code=e.reason, detail={"index": e.index}) from e
+    return validate_texts(texts, max_chars=cfg.max_text_chars)
 
 
 @router.post("/v1/sentiment", response_model=SentimentOut)
@@ -100,8 +139,8 @@ def sentiment(body: SentimentIn, services: ServicesDep, _: Viewer) -> SentimentO
     if not body.texts:
         raise InvalidInput("texts must hold at least one text", code="validation_error")
     texts = _validate(services, body.texts)
-    version, results = _score(services, texts)
-    return SentimentOut(model=ModelRef(name="sentiment", version=version), results=results)
+    version, scores = _score(services, texts)
+    return SentimentOut(model=ModelRef(name="sentiment", version=version), results=[_result(x) for x in scores])
 
 
 def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
@@ -128,6 +167,7 @@ def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
 
 @router.post(
     "/v1/social/posts",
+    response_model=IngestOut,
     openapi_extra={
         "requestBody": {
             "content": {
@@ -139,7 +179,7 @@ def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
         }
     },
 )
-async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) -> dict[str, Any]:
+async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) -> IngestOut:
     """Score, tag and store posts (JSON, or a CSV/XLSX file with columns id,text,source,created_at
     [,district,url]). All or nothing; posts already stored (same source and id) are ignored."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -179,55 +219,44 @@ async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) ->
     return await run_in_threadpool(_store_posts, services, posts, who)
 
 
-def _store_posts(services: Services, posts: list[PostIn], who: Principal) -> dict[str, Any]:
+def _store_posts(services: Services, posts: list[PostIn], who: Principal) -> IngestOut:
     from social_listening import TextError, validate_text
 
     texts = []
     for i, p in enumerate(posts):
         try:
-            texts.append(validate_text(p.text, index=i, max_chars=services.settings.social.max_text_chars))
-        except TextError as e:
-            raise InvalidInput(f"posts[{i}] ({p.id}): {e}", code=e.reason, detail={"index": i, "id": p.id}) from e
+            texts.append(validate_text(p.text, max_chars=services.settings.social.max_text_chars))
+        except TextError as e:  # name the post by its position and its id, not as a bare text
+            raise InvalidInput(f"posts[{i}] ({p.id}): {e}", code=e.code, detail={"index": i, "id": p.id}) from e
     keys = [(p.source, p.id) for p in posts]
     if len(set(keys)) != len(keys):
         seen: set[tuple[str, str]] = set()
         dup = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
         raise InvalidInput(f"post {dup[1]!r} of {dup[0]!r} appears twice in the request", code="duplicate_in_request")
-    version, results = _score(services, texts)
+    version, scores = _score(services, texts)
     inserted, duplicates, out = 0, 0, []
     with services.db.transaction() as s:
-        existing = {
-            (src, eid)
-            for src, eid in s.execute(
-                select(SocialPost.source, SocialPost.external_id).where(
-                    SocialPost.external_id.in_([p.id for p in posts])
-                )
-            )
-        }
-        for p, text, r in zip(posts, texts, results, strict=True):
+        existing = posts_store.existing_keys(s, keys)
+        for p, text, score in zip(posts, texts, scores, strict=True):
             if (p.source, p.id) in existing:
                 duplicates += 1
-                out.append({"id": p.id, "source": p.source, "duplicate": True})
+                out.append(IngestedPost(id=p.id, source=p.source, duplicate=True))
                 continue
-            at = p.created_at if p.created_at.tzinfo else p.created_at.replace(tzinfo=LOCAL_TZ)
-            s.add(
-                SocialPost(
-                    external_id=p.id,
-                    source=p.source,
-                    text=text,
-                    created_at=at.astimezone(UTC),
-                    district=p.district,
-                    url=p.url,
-                    label=r.label,
-                    score_negative=r.scores["negative"],
-                    score_neutral=r.scores["neutral"],
-                    score_positive=r.scores["positive"],
-                    topics=r.topics,
-                    model_version=version,
-                )
+            posts_store.add_post(
+                s,
+                external_id=p.id,
+                source=p.source,
+                text=text,
+                created_at=p.created_at if p.created_at.tzinfo else p.created_at.replace(tzinfo=LOCAL_TZ),
+                district=p.district,
+                url=p.url,
+                score=score,
+                model_version=version,
             )
             inserted += 1
-            out.append({"id": p.id, "source": p.source, "duplicate": False, "label": r.label, "topics": r.topics})
+            out.append(
+                IngestedPost(id=p.id, source=p.source, duplicate=False, label=score.label, topics=list(score.topics))
+            )
         audit.record(
             s,
             who,
@@ -236,12 +265,9 @@ def _store_posts(services: Services, posts: list[PostIn], who: Principal) -> dic
             f"{inserted} posts",
             {"inserted": inserted, "duplicates": duplicates},
         )
-    return {
-        "model": {"name": "sentiment", "version": version},
-        "inserted": inserted,
-        "duplicates": duplicates,
-        "posts": out,
-    }
+    return IngestOut(
+        model=ModelRef(name="sentiment", version=version), inserted=inserted, duplicates=duplicates, posts=out
+    )
 
 
 def _window(start: date | None, end: date | None) -> tuple[datetime, datetime]:
@@ -255,35 +281,6 @@ def _window(start: date | None, end: date | None) -> tuple[datetime, datetime]:
         datetime.combine(start_day, time.min, LOCAL_TZ),
         datetime.combine(end_day + timedelta(days=1), time.min, LOCAL_TZ),
     )
-
-
-def _posts(
-    session: Session, lo: datetime, hi: datetime, topic: str | None, district: str | None
-) -> list[dict[str, Any]]:
-    stmt = select(SocialPost).where(
-        SocialPost.created_at >= lo.astimezone(UTC), SocialPost.created_at < hi.astimezone(UTC)
-    )
-    if district:
-        stmt = stmt.where(SocialPost.district == district)
-    rows = []
-    for p in session.scalars(stmt.order_by(SocialPost.created_at)):
-        topics = list(p.topics or [])
-        if topic and topic not in topics:
-            continue
-        at = p.created_at if p.created_at.tzinfo else p.created_at.replace(tzinfo=UTC)
-        rows.append(
-            {
-                "id": str(p.id),
-                "created_at": at,
-                "label": p.label,
-                "topics": topics,
-                "district": p.district,
-                "text": p.text,
-                "source": p.source,
-                "external_id": p.external_id,
-            }
-        )
-    return rows
 
 
 Interval = Literal["hour", "day", "week"]
@@ -305,7 +302,7 @@ def summary(
     from social_listening import detect_spikes, summarize_trends
 
     lo, hi = _window(start, end)
-    rows = _posts(session, lo, hi, topic, district)
+    rows = posts_store.window_rows(session, lo, hi, topic, district)
     trend = summarize_trends(rows, interval=interval, group_by=group_by)
     alerts = detect_spikes(rows, interval=interval, group_by=group_by)
     return {
@@ -360,11 +357,11 @@ def alerts(
     from social_listening import detect_spikes
 
     lo, hi = _window(start, end)
-    rows = _posts(session, lo, hi, None, None)
+    rows = posts_store.window_rows(session, lo, hi, None, None)
     return [_alert(a, rows, evidence=50) for a in detect_spikes(rows, interval=interval, group_by=group_by)]
 
 
-@router.get("/v1/social/posts")
+@router.get("/v1/social/posts", response_model=list[PostOut])
 def list_posts(
     session: SessionDep,
     _: Viewer,
@@ -372,75 +369,62 @@ def list_posts(
     topic: Annotated[str | None, Query(max_length=64)] = None,
     district: Annotated[str | None, Query(max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict[str, Any]]:
-    """Stored posts, newest first, with their scores and topics."""
-    stmt = select(SocialPost).order_by(SocialPost.created_at.desc(), SocialPost.id.desc())
-    if label:
-        stmt = stmt.where(SocialPost.label == label)
-    if district:
-        stmt = stmt.where(SocialPost.district == district)
-    out = []
-    for p in session.scalars(stmt.limit(limit * (4 if topic else 1)).offset(offset)):
-        if topic and topic not in (p.topics or []):
-            continue
-        out.append(_post_out(p))
-    return out[:limit]
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> list[PostOut]:
+    """Stored posts, newest first, with their scores and topics; ``label`` is the analysts' when they gave one."""
+    rows = posts_store.list_posts(session, label=label, topic=topic, district=district, limit=limit, offset=offset)
+    return [_post_out(p) for p in rows]
 
 
-def _post_out(p: SocialPost) -> dict[str, Any]:
-    return {
-        "post_id": p.id,
-        "id": p.external_id,
-        "source": p.source,
-        "text": p.text,
-        "created_at": p.created_at.isoformat(),
-        "district": p.district,
-        "url": p.url,
-        "label": p.label,
-        "scores": {"negative": p.score_negative, "neutral": p.score_neutral, "positive": p.score_positive},
-        "topics": p.topics,
-        "model_version": p.model_version,
-    }
+def _post_out(p: SocialPost, margin: float | None = None) -> PostOut:
+    return PostOut(
+        post_id=p.id,
+        id=p.external_id,
+        source=p.source,
+        text=p.text,
+        created_at=posts_store.as_utc(p.created_at),
+        district=p.district,
+        url=p.url,
+        label=posts_store.effective_label(p),  # type: ignore[arg-type]
+        model_label=p.label,  # type: ignore[arg-type]
+        human_label=p.human_label,  # type: ignore[arg-type]
+        scores={"negative": p.score_negative, "neutral": p.score_neutral, "positive": p.score_positive},
+        topics=list(p.topics or []),
+        model_version=p.model_version,
+        margin=margin,
+    )
 
 
-@router.get("/v1/social/review")
-def review(session: SessionDep, _: Analyst, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+@router.get("/v1/social/review", response_model=list[PostOut])
+def review(session: SessionDep, _: Analyst, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[PostOut]:
     """Stored posts the model is least sure of (smallest margin between its two best labels), not yet labelled."""
-    labelled = select(SocialLabel.post_id).where(SocialLabel.post_id.is_not(None))
-    candidates = session.scalars(
-        select(SocialPost).where(SocialPost.id.not_in(labelled)).order_by(SocialPost.created_at.desc()).limit(5000)
-    ).all()
-
-    def margin(p: SocialPost) -> float:
-        top = sorted((p.score_negative, p.score_neutral, p.score_positive), reverse=True)
-        return top[0] - top[1]
-
-    return [_post_out(p) | {"margin": round(margin(p), 4)} for p in sorted(candidates, key=margin)[:limit]]
+    return [_post_out(p, round(m, 4)) for p, m in posts_store.review_queue(session, limit)]
 
 
-@router.post("/v1/social/labels", status_code=201)
-def add_label(body: LabelIn, services: ServicesDep, who: Analyst) -> dict[str, Any]:
-    """Store an analyst's label for a stored post or a free text; the next `sentiment` training uses it."""
-    from social_listening import TextError, validate_text
+@router.post("/v1/social/labels", status_code=201, response_model=LabelOut)
+def add_label(body: LabelIn, services: ServicesDep, who: Analyst) -> LabelOut:
+    """Store an analyst's label for a stored post (by ``post_id``, or by the center's ``id`` and ``source``) or a
+    free text. On a post it replaces the model's label in posts, summaries and alerts at once; the next
+    `sentiment` training uses it."""
+    from social_listening import validate_text
 
-    if (body.post_id is None) == (body.text is None):
-        raise InvalidInput("give exactly one of 'post_id' or 'text'", code="validation_error")
+    given = [body.post_id is not None, body.id is not None, body.text is not None]
+    if sum(given) != 1:
+        raise InvalidInput("give exactly one of 'post_id', 'id' (with 'source') or 'text'", code="validation_error")
     with services.db.transaction() as s:
-        if body.post_id is not None:
-            post = s.get(SocialPost, body.post_id)
-            if post is None:
-                raise NotFound(f"post {body.post_id} not found")
+        post = None
+        if body.text is None:
+            post = posts_store.find_post(s, post_id=body.post_id, external_id=body.id, source=body.source)
             text = post.text
         else:
-            try:
-                text = validate_text(body.text, max_chars=services.settings.social.max_text_chars)
-            except TextError as e:
-                raise InvalidInput(str(e), code=e.reason) from e
-        row = SocialLabel(post_id=body.post_id, text=text, label=body.label, analyst=who.name)
-        s.add(row)
-        s.flush()
+            text = validate_text(body.text, max_chars=services.settings.social.max_text_chars)
+        row = posts_store.add_label(s, post=post, text=text, label=body.label, analyst=who.name)
         audit.record(
-            s, who, "social.label", "social_label", str(row.id), {"post_id": body.post_id, "label": body.label}
+            s,
+            who,
+            "social.label",
+            "social_label",
+            str(row.id),
+            {"post_id": post.id if post else None, "label": body.label},
         )
-        return {"id": row.id, "post_id": body.post_id, "label": body.label, "text": text}
+        return LabelOut(id=row.id, post_id=post.id if post else None, label=body.label, text=text)

@@ -186,6 +186,8 @@ class SocialPost(Base):
     district: Mapped[str | None] = mapped_column(String(120), default=None, index=True)
     url: Mapped[str | None] = mapped_column(Text, default=None)
     label: Mapped[str] = mapped_column(String(16), index=True)
+    #: an analyst's label; when set it overrides the model's ``label`` in posts, counts and alerts
+    human_label: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     score_negative: Mapped[float] = mapped_column(Float)
     score_neutral: Mapped[float] = mapped_column(Float)
     score_positive: Mapped[float] = mapped_column(Float)
