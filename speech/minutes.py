@@ -227,6 +227,7 @@ _CELL_PAD_MM = 1.9  # Word's default left and right cell margins (0.19 cm each)
 # the rule under the motto as long as the motto.
 _MOTTO_MM = 56.0
 _ORG_RULE_MM = 22.0  # 1/3 to 1/2 of the issuing body's line
+_SUMMARY_RULE_MM = 30.0  # under the summary, 1/3 to 1/2 of its line
 _NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"  # spelt as in Nghị định 30/2020
 _MOTTO = "Độc lập - Tự do - Hạnh phúc"
 
@@ -356,15 +357,16 @@ def _run(p: Paragraph, text: str, *, size: float | None = None, bold: bool = Fal
         run.font.size = Pt(size)
 
 
-def _rule(cell: _Cell, length_mm: float, column_mm: float) -> None:
-    """A centred horizontal rule ``length_mm`` long: the top border of an empty, 1 pt high paragraph."""
+def _rule(where: DocxDocument | _Cell, length_mm: float, width_mm: float, pad_mm: float = _CELL_PAD_MM) -> None:
+    """A rule ``length_mm`` long, centred in ``width_mm`` less ``pad_mm`` each side: the top border of an
+    empty, 1 pt high paragraph."""
     from docx.enum.text import WD_LINE_SPACING
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
     from docx.shared import Mm, Pt
 
-    p = cell.add_paragraph()
-    side = max((column_mm - 2 * _CELL_PAD_MM - length_mm) / 2, 0.0)
+    p = where.add_paragraph()
+    side = max((width_mm - 2 * pad_mm - length_mm) / 2, 0.0)
     pf = p.paragraph_format
     pf.left_indent = pf.right_indent = Mm(side)
     pf.space_before = Pt(3)  # clear of the descenders of the line above
@@ -523,7 +525,9 @@ def minutes_docx(t: Transcript, meeting: MeetingInfo | None = None, paragraphs: 
     _heading_table(doc, t, m)
     _para(doc, "BIÊN BẢN", align="center", size=14, bold=True, space_before=18, space_after=0)
     summary = m.title or t.title or f"Cuộc họp {GAP}"
-    _para(doc, summary[:1].upper() + summary[1:], align="center", size=14, bold=True, space_after=12)
+    _para(doc, summary[:1].upper() + summary[1:], align="center", size=14, bold=True, space_after=0)
+    _rule(doc, _SUMMARY_RULE_MM, _TEXT_MM, 0.0)
+    doc.paragraphs[-1].paragraph_format.space_after = _pt(12)
 
     end = m.ended(t.duration_s)
     _section(doc, "1. Thời gian, địa điểm")
@@ -553,8 +557,7 @@ def minutes_docx(t: Transcript, meeting: MeetingInfo | None = None, paragraphs: 
     body = list(paragraphs) or [s for s in t.segments if s.text]
     _para(
         doc,
-        f"{'b' if agenda else 'a'}) Diễn biến (theo bản ghi âm dài {_hms(t.duration_s)}; "
-        "mốc thời gian tính từ đầu bản ghi):",
+        f"{'b' if agenda else 'a'}) Diễn biến (theo bản ghi âm, dài {_hms(t.duration_s)}):",
         first_line_mm=10,
         italic=True,
     )
@@ -578,7 +581,7 @@ def minutes_docx(t: Transcript, meeting: MeetingInfo | None = None, paragraphs: 
         closing = f"Cuộc họp kết thúc vào lúc {_clock_phrase(end)}, {_date_phrase(end)}./."
     else:
         closing = f"Cuộc họp kết thúc vào lúc {_clock_phrase(end)} cùng ngày./."
-    _para(doc, closing, first_line_mm=10, space_before=6)
+    _para(doc, closing, first_line_mm=10, space_before=6).paragraph_format.keep_with_next = True
 
     _signatures(doc, m)
     buf = io.BytesIO()
@@ -587,8 +590,12 @@ def minutes_docx(t: Transcript, meeting: MeetingInfo | None = None, paragraphs: 
 
 
 def _signatures(doc: DocxDocument, m: MeetingInfo) -> None:
-    _para(doc, space_after=0)
+    from docx.oxml import OxmlElement
+
+    _para(doc, space_after=0).paragraph_format.keep_with_next = True
     table = _two_columns(doc, 1, (_TEXT_MM / 2, _TEXT_MM / 2))
+    # The block stays whole, on the page of the closing sentence.
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     for cell, role, name in (
         (table.cell(0, 0), "THƯ KÝ", m.secretary),
         (table.cell(0, 1), "CHỦ TRÌ", m.chair),

@@ -122,6 +122,8 @@ def test_filled_from_meeting_info() -> None:
     texts = [p.text for p in doc.paragraphs]
     i = texts.index("BIÊN BẢN")
     assert texts[i + 1] == "Cuộc họp giao ban tháng 12"  # first letter capitalised
+    rule = doc.paragraphs[i + 2]  # the decree's short rule under the summary
+    assert rule.text == "" and rule._p.pPr.find(qn("w:pBdr")) is not None
     expected_in_order = [
         "1. Thời gian, địa điểm",
         "- Thời gian bắt đầu: 01 giờ 30 phút, ngày 05 tháng 12 năm 2026.",
@@ -137,6 +139,7 @@ def test_filled_from_meeting_info() -> None:
         "a) Chương trình:",
         "Đánh giá tình hình tháng 11",
         "Nhiệm vụ tháng 12",
+        "b) Diễn biến (theo bản ghi âm, dài 01:02:05):",
         "[00:00:00] Người nói 1: Kính thưa các đồng chí. Hôm nay họp về Đà Lạt.",
         "[01:00:00] Người nói 2: Dạ, thưa đồng chí Chủ tịch.",
         "4. Kết luận",
@@ -157,6 +160,7 @@ def test_signature_block() -> None:
     assert left == ["THƯ KÝ", "(Ký, ghi rõ họ tên)", "Trần Thị B"]
     assert right == ["CHỦ TRÌ", "(Ký, ghi rõ họ tên)", "Nguyễn Văn A"]
     assert signatures.cell(0, 0).paragraphs[1].runs[0].italic
+    assert signatures.rows[0]._tr.trPr.find(qn("w:cantSplit")) is not None  # never cut across two pages
 
 
 def test_blank_form_has_dotted_lines() -> None:
