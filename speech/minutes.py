@@ -246,23 +246,45 @@ def _set_fonts(rpr: Any, size_pt: float | None = None) -> None:
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
+        rpr.insert(1 if len(rpr) and rpr[0].tag == qn("w:rStyle") else 0, fonts)
     for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(slot), _FONT)
     for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
         fonts.attrib.pop(qn(theme), None)
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
-    lang.set(qn("w:val"), "vi-VN")
     if size_pt is not None:
         for tag in ("w:sz", "w:szCs"):
             node = rpr.find(qn(tag))
             if node is None:
                 node = OxmlElement(tag)
-                rpr.append(node)
+                # CT_RPr is a sequence: a child goes before the first of those that must follow it.
+                rpr.insert_element_before(node, *_RPR_ORDER[_RPR_ORDER.index(tag) + 1 :])
             node.set(qn("w:val"), str(int(round(size_pt * 2))))
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.insert_element_before(lang, *_RPR_ORDER[_RPR_ORDER.index("w:lang") + 1 :])
+    lang.set(qn("w:val"), "vi-VN")
+
+
+# The tail of CT_RPr's child sequence (ECMA-376 Part 1, 17.3.2.28), from the font size on.
+_RPR_ORDER = (
+    "w:sz",
+    "w:szCs",
+    "w:highlight",
+    "w:u",
+    "w:effect",
+    "w:bdr",
+    "w:shd",
+    "w:fitText",
+    "w:vertAlign",
+    "w:rtl",
+    "w:cs",
+    "w:em",
+    "w:lang",
+    "w:eastAsianLayout",
+    "w:specVanish",
+    "w:oMath",
+)
 
 
 def _setup(doc: DocxDocument) -> None:
@@ -397,7 +419,8 @@ def _no_borders(table: Any) -> None:
         node = OxmlElement(f"w:{edge}")
         node.set(qn("w:val"), "nil")
         borders.append(node)
-    tbl_pr.append(borders)
+    # CT_TblPr is a sequence: the borders come before shading, layout, cell margins and the look.
+    tbl_pr.insert_element_before(borders, "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption")
 
 
 def _two_columns(doc: DocxDocument, rows: int, widths_mm: tuple[float, float]) -> Any:

@@ -234,3 +234,41 @@ def test_meeting_info_values() -> None:
         MeetingInfo(start=datetime(2026, 12, 5, 8, 0, tzinfo=HANOI), end=datetime(2026, 12, 5, 7, 0, tzinfo=HANOI))
     assert MEETING.ended(3725.0) == datetime(2026, 12, 4, 19, 32, 5, tzinfo=UTC)
     assert MeetingInfo().ended(3725.0) is None
+
+
+# Child sequences of ECMA-376 Part 1 (17.3.1.26 pPr, 17.3.2.28 rPr, 17.4.60 tblPr, 17.6.17 sectPr): Word
+# refuses to open a file whose properties come out of this order, LibreOffice does not mind.
+_ORDER = {
+    "pPr": "pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr suppressLineNumbers pBdr shd "
+    "tabs suppressAutoHyphens kinsoku wordWrap overflowPunct topLinePunct autoSpaceDE autoSpaceDN bidi "
+    "adjustRightInd snapToGrid spacing ind contextualSpacing mirrorIndents suppressOverlap jc textDirection "
+    "textAlignment textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange",
+    "rPr": "rStyle rFonts b bCs i iCs caps smallCaps strike dstrike outline shadow emboss imprint noProof "
+    "snapToGrid vanish webHidden color spacing w kern position sz szCs highlight u effect bdr shd fitText "
+    "vertAlign rtl cs em lang eastAsianLayout specVanish oMath",
+    "tblPr": "tblStyle tblpPr tblOverlap bidiVisual tblStyleRowBandSize tblStyleColBandSize tblW jc "
+    "tblCellSpacing tblInd tblBorders shd tblLayout tblCellMar tblLook tblCaption tblDescription",
+    "sectPr": "headerReference footerReference footnotePr endnotePr type pgSz pgMar paperSrc pgBorders "
+    "lnNumType pgNumType cols formProt vAlign noEndnote titlePg textDirection bidi rtlGutter docGrid",
+}
+
+
+@pytest.mark.parametrize("meeting", [MEETING, None])
+def test_properties_in_schema_order(meeting: MeetingInfo | None) -> None:
+    import zipfile
+
+    from lxml import etree
+
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    order = {tag: words.split() for tag, words in _ORDER.items()}
+    order["sectPr"][1] = "headerReference"  # header and footer references may interleave
+    with zipfile.ZipFile(io.BytesIO(export(_transcript(), "docx", meeting))) as z:
+        parts = [n for n in z.namelist() if n.startswith("word/") and n.endswith(".xml")]
+        for part in parts:
+            root = etree.fromstring(z.read(part))
+            for tag, sequence in order.items():
+                for element in root.iter(f"{w}{tag}"):
+                    children = [c.tag.removeprefix(w) for c in element if c.tag.startswith(w)]
+                    assert all(c in sequence for c in children), (part, tag, children)
+                    ranks = [sequence.index(c) for c in children]
+                    assert ranks == sorted(ranks), (part, tag, children)
