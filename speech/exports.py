@@ -152,20 +152,26 @@ def _greedy(words: Sequence[str], width: int) -> list[str]:
     return lines
 
 
+def _fits(words: Sequence[str], width: int, max_lines: int) -> bool:
+    return bool(words) and max(len(w) for w in words) <= width and len(_greedy(words, width)) <= max_lines
+
+
 def _wrap(words: Sequence[str], width: int, max_lines: int) -> list[str] | None:
     """``words`` in at most ``max_lines`` lines of at most ``width`` characters, lines balanced; None if
     they do not fit."""
-    if not words or max(len(w) for w in words) > width:
+    if not _fits(words, width, max_lines):
         return None
     lines = _greedy(words, width)
-    if len(lines) > max_lines:
-        return None
-    # The narrowest width that needs no more lines gives the most even lines.
-    for narrower in range(max(len(w) for w in words), width):
-        even = _greedy(words, narrower)
-        if len(even) <= len(lines):
-            return even
-    return lines
+    # The narrowest width that needs no more lines gives the most even lines; greedy wrapping needs no
+    # fewer lines at a narrower width, so the narrowest is found by bisection.
+    lo, hi = max(len(w) for w in words), width
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(_greedy(words, mid)) <= len(lines):
+            hi = mid
+        else:
+            lo = mid + 1
+    return _greedy(words, lo)
 
 
 def _cues(t: Transcript, max_cue_s: float, max_line_chars: int, max_lines: int, prefix: bool) -> list[_Cue]:
@@ -185,7 +191,7 @@ def _cues(t: Transcript, max_cue_s: float, max_line_chars: int, max_lines: int, 
         groups: list[list[_Token]] = []
         group: list[_Token] = []
         for tok in tokens:
-            fits = _wrap(head + [x.text for x in group + [tok]], max_line_chars, max_lines) is not None
+            fits = _fits(head + [x.text for x in group] + [tok.text], max_line_chars, max_lines)
             if group and (not fits or tok.end - group[0].start > max_cue_s):
                 groups.append(group)
                 group = []
@@ -280,11 +286,16 @@ def to_vtt(
     count in the ``max_lines`` lines of ``max_line_chars`` characters."""
     blocks = ["WEBVTT\n"]
     for c in _cues(t, max_cue_s, max_line_chars, max_lines, prefix=False):
-        text = "\n".join(c.lines)
+        text = "\n".join(_vtt_escape(line) for line in c.lines)
         if c.speaker:
-            text = f"<v {_subtitle_text(c.speaker).replace('>', '')}>{text}"
+            text = f"<v {_vtt_escape(_subtitle_text(c.speaker))}>{text}"
         blocks.append(f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n{text}\n")
     return "\n".join(blocks).encode("utf-8")
+
+
+def _vtt_escape(text: str) -> str:
+    """Cue text as WebVTT wants it: ``&``, ``<`` and ``>`` as character references (else read as tags)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_json(t: Transcript, meeting: MeetingInfo | None = None) -> bytes:

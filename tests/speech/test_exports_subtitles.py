@@ -106,6 +106,13 @@ CASES: list[tuple[str, Segment, str, list[Cue]]] = [
         [("00:00:00,000", "00:00:07,000", ["Vâng."])],
     ),
     (
+        # 42 characters as shown, one line: the escapes do not count in the line length.
+        "VTT escapes what would read as tags",
+        Segment(1.0, 2.0, "Q&A <lúc> 2 > 1 " + "x" * 26, speaker="A&B"),
+        "vtt",
+        [("00:00:01,000", "00:00:02,000", ["<v A&amp;B>Q&amp;A &lt;lúc&gt; 2 &gt; 1 " + "x" * 26])],
+    ),
+    (
         "an arrow in the text cannot read as a timing line",
         Segment(1.0, 2.0, "A --> B"),
         "srt",
