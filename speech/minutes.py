@@ -401,12 +401,10 @@ def _rule(where: DocxDocument | _Cell, length_mm: float, width_mm: float, pad_mm
     for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
         top.set(qn(key), value)
     border.append(top)
-    # pBdr goes before spacing/indentation/jc in CT_PPr's sequence.
-    anchor = next((c for c in ppr if c.tag in {qn("w:spacing"), qn("w:ind"), qn("w:jc")}), None)
-    if anchor is not None:
-        anchor.addprevious(border)
-    else:
-        ppr.append(border)
+    # CT_PPr is a sequence: the borders come before shading, tabs, spacing, indentation, alignment...
+    ppr.insert_element_before(
+        border, "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:snapToGrid", "w:spacing", "w:ind", "w:jc", "w:rPr"
+    )
 
 
 def _no_borders(table: Any) -> None:

@@ -176,3 +176,17 @@ def test_long_segment_limits(fmt: str, with_words: bool) -> None:
             assert all(len(line) <= 42 for line in lines)
             shown.append(" ".join(lines))
     assert " ".join(shown) == LONG  # every word once, in order, split only at spaces
+
+
+def test_limits_are_options() -> None:
+    from speech.exports import to_srt, to_vtt
+
+    t = Transcript("t", datetime(2024, 1, 1), 9.9, (Segment(0.0, 9.9, TWENTY),))
+    # One line of 9 characters: two words a cue (word k ends 0.5k + 0.4 s).
+    srt = to_srt(t, 3.0, max_line_chars=9, max_lines=1).decode("utf-8")
+    assert srt.split("\n\n")[0] == "1\n00:00:00,000 --> 00:00:00,900\nngày ngày"
+    assert srt.count(" --> ") == 10
+    # 0.8 s: one word a cue, however wide the lines.
+    assert to_srt(t, 0.8).decode("utf-8").count(" --> ") == 20
+    with pytest.raises(ValueError, match="Expected max_cue_s > 0"):
+        to_vtt(t, 0.0)
