@@ -438,7 +438,7 @@ def transcribe(
     title: Annotated[str | None, typer.Option(help="title of the minutes")] = None,
 ) -> None:
     """Transcribe a recording on this machine (no server), with a progress bar."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from speech import EXPORT_FORMATS, TranscribeOptions, Transcriber, Transcript, export, probe
     from speech.meeting import label_speakers
@@ -479,7 +479,7 @@ def transcribe(
         if note:
             console.print(f"[yellow]{note}[/yellow]")
         bar.update(task, completed=1.0, message="done")
-    transcript = Transcript(title or audio.stem, datetime.now(), info.duration_s, tuple(segments), language)
+    transcript = Transcript(title or audio.stem, datetime.now(UTC), info.duration_s, tuple(segments), language)
     data = export(transcript, format)
     if output is None:
         sys.stdout.write(data.decode("utf-8"))

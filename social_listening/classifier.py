@@ -29,14 +29,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from social_listening.errors import ModelFormatError, SocialListeningError
 from social_listening.features import char_ngram_counts, word_ngram_counts
+from social_listening.labels import LABELS, label_indices
 from social_listening.normalize import normalize, strip_diacritics
 
 __all__ = ["LABELS", "SentimentClassifier", "load_classifier"]
 
 logger = logging.getLogger(__name__)
-
-LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
-"""Class order of every probability matrix: column 0 negative, 1 neutral, 2 positive."""
 
 FORMAT_NAME = "social_listening.SentimentClassifier"
 FORMAT_VERSION = 1
@@ -57,16 +55,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "numpy.float64",
     "numpy.int64",
 )
-
-
-def _check_labels(labels: Sequence[object]) -> NDArray[np.int64]:
-    index = {label: i for i, label in enumerate(LABELS)}
-    out = np.empty(len(labels), dtype=np.int64)
-    for i, label in enumerate(labels):
-        if label not in index:
-            raise SocialListeningError(f"labels[{i}]: expected one of {LABELS}. Got: {label!r}")
-        out[i] = index[label]
-    return out
 
 
 class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -175,7 +163,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self
         """
         texts = list(texts)
-        y = _check_labels(list(labels))
+        y = label_indices(list(labels))
         if len(texts) != len(y):
             raise SocialListeningError(f"expected as many labels as texts. Got: {len(texts)} texts, {len(y)} labels")
         w = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from social_listening.classifier import LABELS, _check_labels
 from social_listening.errors import ModelFormatError, SocialListeningError
+from social_listening.labels import LABELS, label_indices
 from social_listening.normalize import normalize, strip_diacritics
 
 __all__ = ["EncoderSentimentClassifier"]
@@ -124,7 +124,7 @@ class EncoderSentimentClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         texts = list(texts)
-        y = _check_labels(list(labels))
+        y = label_indices(list(labels))
         if len(texts) != len(y) or not texts:
             raise SocialListeningError(f"expected as many labels as texts (> 0). Got: {len(texts)}, {len(y)}")
         w = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api import audit
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
@@ -87,7 +88,7 @@ class IngestOut(BaseModel):
     anomalies: list[dict[str, Any]]
 
 
-def _get(session: Any, code: str) -> Indicator:
+def _get(session: Session, code: str) -> Indicator:
     ind = session.get(Indicator, code)
     if ind is None:
         raise NotFound(f"indicator {code!r} not found")
@@ -373,7 +374,7 @@ def get_seasonal_adjustment(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     """Seasonally adjusted series by X-13ARIMA-SEATS, with the Tết effect and its t statistic (monthly only)."""
-    _, sa = _seasonal_adjustment(services, code, tet)
+    sa = _seasonal_adjustment(services, code, tet)[1]
     frame = sa.to_frame().drop(columns="unique_id").rename(columns={"ds": "period", "y": "value"})
     if format == "csv":
         frame.insert(0, "indicator", code)

@@ -119,7 +119,7 @@ def _score(services: Services, texts: list[str]) -> tuple[str, list[TextScore]]:
 
 
 def _result(score: TextScore) -> SentimentResult:
-    return SentimentResult(label=score.label, scores=score.scores, topics=list(score.topics))  # type: ignore[arg-type]
+    return SentimentResult(label=score.label, scores=score.scores, topics=list(score.topics))
 
 
 def _validate(services: Services, texts: list[Any]) -> list[str]:
@@ -385,9 +385,9 @@ def _post_out(p: SocialPost, margin: float | None = None) -> PostOut:
         created_at=posts_store.as_utc(p.created_at),
         district=p.district,
         url=p.url,
-        label=posts_store.effective_label(p),  # type: ignore[arg-type]
-        model_label=p.label,  # type: ignore[arg-type]
-        human_label=p.human_label,  # type: ignore[arg-type]
+        label=posts_store.effective_label(p),
+        model_label=p.label,
+        human_label=p.human_label,
         scores={"negative": p.score_negative, "neutral": p.score_neutral, "positive": p.score_positive},
         topics=list(p.topics or []),
         model_version=p.model_version,

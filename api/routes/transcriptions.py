@@ -281,17 +281,18 @@ def export_transcription(
     format: Annotated[str, Query(pattern=r"^(txt|srt|vtt|json|docx)$")] = "txt",
 ) -> Response:
     """The transcript as TXT, SRT, VTT, JSON or DOCX minutes (title, date, duration, speakers)."""
-    from speech import MEDIA_TYPES, export
+    from speech.exports import MEDIA_TYPES, content_disposition, export
+    from speech.minutes import MeetingInfo
 
     row = transcripts.visible(session, who, transcription_id)
     transcript = transcripts.transcript(session, row)
     if not transcript.segments:
         raise Conflict("nothing has been transcribed yet; try again when the job has progressed")
-    name = re.sub(r"[^\w.-]+", "_", row.title or row.id, flags=re.ASCII).strip("_") or row.id
+    meeting = MeetingInfo(title=row.title or None)
     return Response(
-        export(transcript, format),
+        export(transcript, format, meeting),
         media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+        headers={"Content-Disposition": content_disposition(f"{row.title or row.id}.{format}")},
     )
 
 

@@ -98,7 +98,7 @@ def window_rows(
     return rows
 
 
-def _label_filter(stmt: Select[tuple[SocialPost]], label: str) -> Select[tuple[SocialPost]]:
+def _label_filter(stmt: Select[Any], label: str) -> Select[Any]:
     return stmt.where(
         or_(SocialPost.human_label == label, (SocialPost.human_label.is_(None)) & (SocialPost.label == label))
     )

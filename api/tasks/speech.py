@@ -20,7 +20,7 @@ from models.shipped import SPEECH_EVAL_DIR
 logger = logging.getLogger(__name__)
 
 
-_transcribers: dict[tuple[str, str, str, int], Any] = {}
+_transcribers: dict[tuple[str, str, str | None, int], Any] = {}
 _transcribers_lock = threading.Lock()
 
 

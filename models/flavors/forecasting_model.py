@@ -18,7 +18,7 @@ class ForecastingModel(PythonModel):
 
         self.config = PipelineConfig.from_dict(json.loads(Path(context.artifacts["config"]).read_text("utf-8")))
 
-    def predict(self, context: Any, model_input, params=None):  # no hints: MLflow would validate them
+    def predict(self, context: Any, model_input, params=None):  # type: ignore[no-untyped-def]  # no hints: MLflow would validate them
         from forecasting import forecast_frame
 
         params = params or {}

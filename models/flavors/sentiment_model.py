@@ -16,7 +16,7 @@ class SentimentModel(PythonModel):
 
         self.classifier = SentimentClassifier.load(context.artifacts["classifier"])
 
-    def predict(self, context: Any, model_input, params=None):  # no hints: MLflow would validate them
+    def predict(self, context: Any, model_input, params=None):  # type: ignore[no-untyped-def]  # no hints: MLflow would validate them
         import pandas as pd
 
         texts = list(model_input["text"]) if hasattr(model_input, "columns") else list(model_input)

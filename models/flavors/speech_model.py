@@ -25,7 +25,7 @@ class SpeechModel(PythonModel):
             raise ValueError(f"{model_dir} has no tokenizer.json or vocabulary file")
         self.model_dir = model_dir
 
-    def predict(self, context: Any, model_input, params=None):  # no hints: MLflow would validate them
+    def predict(self, context: Any, model_input, params=None):  # type: ignore[no-untyped-def]  # no hints: MLflow would validate them
         from speech import Transcriber
 
         transcriber = Transcriber(self.model_dir)

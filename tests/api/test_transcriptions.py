@@ -79,6 +79,8 @@ def test_upload_transcribe_export_edit_search_delete(env: dict[str, Any]) -> Non
     ):
         r = client.get(f"/v1/transcriptions/{tid}/export?format={fmt}", headers=keys["lan"])
         assert r.status_code == 200 and check(r.content), (fmt, r.content[:200])
+        # The download keeps the Vietnamese title (RFC 6266 filename*), with an ASCII fallback.
+        assert f"filename*=UTF-8''H%E1%BB%8Dp%20giao%20ban.{fmt}" in r.headers["content-disposition"]
     assert client.get(f"/v1/transcriptions/{tid}/export?format=pdf", headers=keys["lan"]).status_code == 422
 
     r = client.patch(
