@@ -7,6 +7,7 @@ machine's 127.0.0.1 services). When one is unreachable the tests that need it FA
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,16 +29,72 @@ def _admin_url(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Stores migrated once per test session and copied for each test (migrating them took most of an API
+    test's set-up): a SQLite service database, an MLflow SQLite store, and a PostgreSQL template database
+    made lazily by the first test that needs PostgreSQL."""
+    from api.storage.db import migrate
+    from models import ModelRegistry
+
+    root = tmp_path_factory.mktemp("templates")
+    migrate(f"sqlite:///{root / 'ioc.db'}")
+    registry = ModelRegistry(f"sqlite:///{root / 'mlflow.db'}", str(root / "mlartifacts"))
+    registry.client.search_registered_models()  # creates and migrates the MLflow tables
+    templates: dict[str, Any] = {"sqlite": root / "ioc.db", "mlflow": root / "mlflow.db", "postgres": None}
+    yield templates
+    if templates["postgres"]:
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{templates["postgres"]}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _postgres_template(templates: dict[str, Any]) -> str:
+    """The name of a migrated PostgreSQL database to copy (``CREATE DATABASE ... TEMPLATE``)."""
+    if templates["postgres"] is None:
+        from sqlalchemy import create_engine, text
+
+        from api.storage.db import migrate
+
+        name = f"ioc_template_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        migrate(_admin_url(POSTGRES_URL, name))
+        templates["postgres"] = name
+    return str(templates["postgres"])
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+def empty_postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (no schema) for one test, dropped afterwards."""
+    yield from _postgres_database(None)
+
+
+@pytest.fixture
+def postgres_url(migrated_templates: dict[str, Any]) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, at the newest schema, dropped afterwards."""
+    try:
+        template = _postgres_template(migrated_templates)
+    except Exception as e:  # never skip: CI must have PostgreSQL
+        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required for this test and unreachable: {e}")
+    yield from _postgres_database(template)
+
+
+def _postgres_database(template: str | None) -> Iterator[str]:
     from sqlalchemy import create_engine, text
 
     name = f"ioc_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
+            c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     except Exception as e:  # never skip: CI must have PostgreSQL
         pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required for this test and unreachable: {e}")
     try:
@@ -64,8 +121,10 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: dict[str, Any]) -> str:
+    """A database at the newest schema: a copy of the session's migrated SQLite file, or a PostgreSQL copy."""
     if request.param == "sqlite":
+        shutil.copyfile(migrated_templates["sqlite"], tmp_path / "ioc.db")
         return f"sqlite:///{tmp_path / 'ioc.db'}"
     return str(request.getfixturevalue("postgres_url"))
 
@@ -124,7 +183,10 @@ def _clear_settings_cache() -> Iterator[None]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, migrated_templates: dict[str, Any]) -> Settings:
+    """Settings in this test's data dir, whose MLflow store starts as a copy of the session's migrated one."""
+    (tmp_path / "var").mkdir(exist_ok=True)
+    shutil.copyfile(migrated_templates["mlflow"], tmp_path / "var" / "mlflow.db")
     return make_settings(tmp_path / "var", database_url=database_url)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,16 @@ from api.storage import Database, migrate
 from api.storage.tables import AuditEntry, Indicator
 
 
-def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with no schema at all (the other tests start from a migrated copy)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return str(request.getfixturevalue("empty_postgres_url"))
+
+
+def test_migrations_create_every_table_and_are_idempotent(empty_database_url: str) -> None:
+    database_url = empty_database_url
     migrate(database_url)
     migrate(database_url)
     db = Database(database_url)
@@ -29,6 +39,9 @@ def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> 
         "social_labels",
         "alembic_version",
     } <= tables
+    columns = {c["name"] for c in inspect(db.engine).get_columns("transcript_segments")}
+    assert "words" in columns
+    assert "human_label" in {c["name"] for c in inspect(db.engine).get_columns("social_posts")}
     db.dispose()
 
 
