@@ -14,7 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from social_listening.errors import CorpusError, ModelFormatError, SocialListeningError, TextError
+from social_listening.errors import (
+    CorpusError,
+    ModelFormatError,
+    PublicCorpusNotFoundError,
+    SocialListeningError,
+    TextError,
+)
 from social_listening.normalize import normalize, strip_diacritics, validate_text, validate_texts
 
 if TYPE_CHECKING:
@@ -35,6 +41,7 @@ __all__ = [
     "EncoderSentimentClassifier",
     "ModelFormatError",
     "PriorShift",
+    "PublicCorpusNotFoundError",
     "SentimentClassifier",
     "SocialListeningError",
     "TextError",
