@@ -14,26 +14,34 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from social_listening.errors import CorpusError, ModelFormatError, SocialListeningError, TextError
+from social_listening.errors import (
+    CorpusError,
+    ModelFormatError,
+    PublicCorpusNotFoundError,
+    SocialListeningError,
+    TextError,
+)
 from social_listening.normalize import normalize, strip_diacritics, validate_text, validate_texts
 
 if TYPE_CHECKING:
     from social_listening.classifier import LABELS, SentimentClassifier, load_classifier
     from social_listening.encoder import EncoderSentimentClassifier
     from social_listening.priors import PriorShift, adapt_priors
-    from social_listening.topics import TOPICS, tag_topics
+    from social_listening.topics import TOPIC_NAMES, TOPICS, tag_topics, topic_name
     from social_listening.training import TrainingOptions, review_candidates, train_sentiment
     from social_listening.trends import Alert, AlertOptions, TrendSummary, detect_spikes, summarize_trends
 
 __all__ = [
     "LABELS",
     "TOPICS",
+    "TOPIC_NAMES",
     "Alert",
     "AlertOptions",
     "CorpusError",
     "EncoderSentimentClassifier",
     "ModelFormatError",
     "PriorShift",
+    "PublicCorpusNotFoundError",
     "SentimentClassifier",
     "SocialListeningError",
     "TextError",
@@ -47,6 +55,7 @@ __all__ = [
     "strip_diacritics",
     "summarize_trends",
     "tag_topics",
+    "topic_name",
     "train_sentiment",
     "validate_text",
     "validate_texts",
@@ -60,6 +69,8 @@ _LAZY = {
     "PriorShift": "priors",
     "adapt_priors": "priors",
     "TOPICS": "topics",
+    "TOPIC_NAMES": "topics",
+    "topic_name": "topics",
     "tag_topics": "topics",
     "TrainingOptions": "training",
     "review_candidates": "training",

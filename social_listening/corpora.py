@@ -24,13 +24,14 @@ import csv
 import hashlib
 import logging
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from social_listening.errors import CorpusError
+from social_listening.errors import CorpusError, PublicCorpusNotFoundError
 
-__all__ = ["CORPORA", "Corpus", "SeedSet", "load_corpus", "load_seed"]
+__all__ = ["CORPORA", "Corpus", "SeedSet", "check_public_dir", "load_corpus", "load_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,48 @@ def _map_label(name: str, row: dict[str, str]) -> str | None:
     return label if label in _VALID else None
 
 
+def _corpus_file(data_dir: str | Path, name: str, split: str) -> Path:
+    if name not in _SPLITS:
+        raise CorpusError(f"expected a corpus name in {CORPORA}. Got: {name!r}")
+    files = _SPLITS[name]
+    derived = "all" in files
+    allowed = ("all", "train", "test") if derived else tuple(files)
+    if split not in allowed:
+        raise CorpusError(f"{name}: expected a split in {allowed}. Got: {split!r}")
+    folder = Path(data_dir)
+    fix = (
+        f"Set {PublicCorpusNotFoundError.SETTING} to the folder of the public corpora (one sub-folder per "
+        f"corpus: {', '.join(CORPORA)}, as in ../shared/data/sentiment), or train without them explicitly."
+    )
+    if not folder.is_dir():
+        raise PublicCorpusNotFoundError(
+            f"expected the public sentiment corpora in {folder}. Got: no such folder. {fix}", path=str(folder)
+        )
+    path = folder / name / files["all" if derived else split][0]
+    if not path.is_file():
+        raise PublicCorpusNotFoundError(
+            f"expected the {name} corpus file {path}. Got: no such file. {fix}", path=str(path)
+        )
+    return path
+
+
+def check_public_dir(data_dir: str | Path, names: Sequence[str] = CORPORA) -> Path:
+    """Check that the files training and evaluation read for ``names`` (``train`` and ``test``; the one
+    file of a corpus whose split is derived) exist; ``dev`` files are not needed.
+
+    Returns:
+        ``data_dir`` as a ``Path``.
+
+    Raises:
+        PublicCorpusNotFoundError: the folder or a file is missing (message names the path and
+            ``IOC_SOCIAL__PUBLIC_DATA_DIR``).
+    """
+    for name in names:
+        for split in ("all",) if "all" in _SPLITS.get(name, {}) else ("train", "test"):
+            _corpus_file(data_dir, name, split)
+    return Path(data_dir)
+
+
 def load_corpus(data_dir: str | Path, name: str, split: str = "train") -> Corpus:
     """Load one split of a public corpus with its label mapping.
 
@@ -107,16 +150,12 @@ def load_corpus(data_dir: str | Path, name: str, split: str = "train") -> Corpus
         The split; unmapped rows (ViHSD CLEAN) and empty texts are dropped.
 
     Raises:
-        CorpusError: unknown name or split, missing file, bad header.
+        PublicCorpusNotFoundError: ``data_dir`` or the split's file does not exist (also a
+            ``FileNotFoundError``).
+        CorpusError: unknown name or split, bad header.
     """
-    if name not in _SPLITS:
-        raise CorpusError(f"expected a corpus name in {CORPORA}. Got: {name!r}")
-    files = _SPLITS[name]
-    derived = "all" in files
-    allowed = ("all", "train", "test") if derived else tuple(files)
-    if split not in allowed:
-        raise CorpusError(f"{name}: expected a split in {allowed}. Got: {split!r}")
-    path = Path(data_dir) / name / files["all" if derived else split][0]
+    path = _corpus_file(data_dir, name, split)
+    derived = "all" in _SPLITS[name]
     texts: list[str] = []
     labels: list[str] = []
     for row in _read_tsv(path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CorpusError", "ModelFormatError", "SocialListeningError", "TextError"]
+__all__ = ["CorpusError", "ModelFormatError", "PublicCorpusNotFoundError", "SocialListeningError", "TextError"]
 
 
 class SocialListeningError(ValueError):
@@ -36,6 +36,20 @@ class CorpusError(SocialListeningError):
     """A corpus directory or file is missing or does not have the expected layout."""
 
     code = "corpus_error"
+
+
+class PublicCorpusNotFoundError(CorpusError, FileNotFoundError):
+    """The folder of the public corpora, or one corpus file in it, does not exist.
+
+    Also a ``FileNotFoundError``, so ``except FileNotFoundError`` catches it. ``path`` is the missing path;
+    the message names the setting to fix (``IOC_SOCIAL__PUBLIC_DATA_DIR``).
+    """
+
+    SETTING = "IOC_SOCIAL__PUBLIC_DATA_DIR"
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ModelFormatError(SocialListeningError):

@@ -11,7 +11,9 @@ One function, :func:`normalize`, used identically when training and serving:
 5. punctuation removed except ``?`` and ``!``, which become their own tokens;
 6. per token: tone-mark placement unified to one style with underthesea's token normaliser
    ("hoà" -> "hòa", "thuỷ" -> "thủy"), then the teencode / English dictionary
-   (``data/teencode.tsv``: "ko" -> "không", "dc" -> "được", "mn" -> "mọi người", ...).
+   (``data/teencode.tsv``: "ko" -> "không", "dc" -> "được", "mn" -> "mọi người", ...); in a text typed
+   without any diacritics the expansions are diacritics-free too ("bv da lat" -> "benh vien da lat"),
+   matching the diacritics-free copies the classifier is trained on.
 
 :func:`strip_diacritics` gives the diacritics-free view ("Đà Lạt" -> "Da Lat") so that text typed
 without tone marks can be matched and trained on.
@@ -103,11 +105,14 @@ def _tone_normalizer() -> Callable[[str], str]:
 
 
 @functools.lru_cache(maxsize=262144)
-def _normalize_token(token: str) -> str:
+def _normalize_token(token: str, plain: bool = False) -> str:
     if token in SPECIAL_TOKENS:
         return token
     token = _tone_normalizer()(token)
-    return _teencode().get(token, token)
+    expanded = _teencode().get(token, token)
+    # In a text typed without tone marks the expansion stays without them ("bv da lat" -> "benh vien da
+    # lat", not "bệnh viện da lat"): mixed text makes n-grams ("viện da") that no training text has.
+    return strip_diacritics(expanded) if plain and expanded != token else expanded
 
 
 def _emoji_sub(match: re.Match[str]) -> str:
@@ -158,8 +163,9 @@ def normalize(text: str) -> str:
     text = _QE_RE.sub(r" \1 ", text)
     out: list[str] = []
     previous = ""
+    plain = text.isascii() or strip_diacritics(text) == text
     for raw in text.split():
-        token = _normalize_token(raw)
+        token = _normalize_token(raw, plain)
         if not token or (token == previous and token in SPECIAL_TOKENS):
             continue  # "😡😡😡" counts once
         out.append(token)

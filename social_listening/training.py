@@ -1,11 +1,18 @@
 """Training and evaluation of the sentiment classifier from public corpora plus the center's labels.
 
 :func:`train_sentiment` combines the public corpora (each with a weight) with the center's own labelled
-comments (weighted up), holds back part of the center's labels for evaluation only, and evaluates on
-that part and on each public test set. The metrics are a flat ``{name: float}`` dict, ready for MLflow:
-``{prefix}_macro_f1``, ``{prefix}_weighted_f1``, ``{prefix}_accuracy``, ``{prefix}_f1_negative`` ...,
-``{prefix}_n`` where ``prefix`` is ``center_eval`` (configurable) or ``<corpus>_test`` with dashes as
-underscores (``uit_vsfc_test``, ``vlsp2016_sa_test``, ...).
+comments (weighted up) and evaluates the result on the fixed held-out split of
+:mod:`social_listening.evaluation` (``eval_macro_f1`` ...: the same texts and names for every version),
+optionally on a held-back part of the center's labels (``center_eval_*``, not comparable between versions:
+the labels grow) and on each public test set. The metrics are a flat ``{name: float}`` dict, ready for
+MLflow: ``{prefix}_macro_f1``, ``{prefix}_weighted_f1``, ``{prefix}_accuracy``, ``{prefix}_f1_negative``
+..., ``{prefix}_n`` where ``prefix`` is ``eval``, ``eval_challenge``, ``eval_public``, ``center_eval``
+(configurable) or ``<corpus>_test`` with dashes as underscores (``uit_vsfc_test``, ...).
+
+A missing public-corpus folder is an error (:class:`~social_listening.errors.PublicCorpusNotFoundError`,
+also a ``FileNotFoundError``), never a silent fallback to less data: the caller opts out explicitly with
+``public_dir=None`` or ``TrainingOptions(missing_public="skip")``, and the result then says so
+(``public_corpus_texts == 0`` and a sentence in ``warnings``).
 
 Macro-F1 is averaged over the classes present in the reference labels (AIVIVN has no neutral class,
 UIT-ViHSD only negatives, for which it equals the negative F1).
@@ -18,16 +25,18 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 
 from social_listening.classifier import LABELS, SentimentClassifier
-from social_listening.corpora import CORPORA, load_corpus
-from social_listening.errors import SocialListeningError
+from social_listening.corpora import CORPORA, check_public_dir, load_corpus
+from social_listening.errors import PublicCorpusNotFoundError, SocialListeningError
+from social_listening.evaluation import EvalSplit, evaluate, heldout_keys, heldout_split
+from social_listening.normalize import normalize
 
 __all__ = [
     "DEFAULT_CORPUS_WEIGHTS",
@@ -63,12 +72,14 @@ class TrainingOptions:
 
     Attributes:
         train_corpora: public corpora whose training split is used.
-        eval_corpora: public corpora evaluated on their test split (VLSP on ``all`` when not trained on).
+        eval_corpora: public corpora evaluated on their test split (VLSP on ``all`` when not trained on),
+            and sampled for the ``eval_public`` part of the held-out split.
         corpus_weights: sample weight of each public corpus's texts.
         center_weight: sample weight of each center-labelled text (16: with 8 the seed set's praise could
             not outweigh public-corpus confounds such as UIT-VSFC's negative "quá").
-        eval_fraction: share of the center labels held back for evaluation when ``center_eval`` is not
-            given (stratified by label; 0 disables).
+        eval_fraction: share of the center labels held back for the ``center_eval_*`` metrics when
+            ``center_eval`` is not given (stratified by label; 0, the default, trains on all of them: the
+            comparable evaluation is the fixed ``eval_*`` split).
         eval_prefix: metric name prefix of the center evaluation.
         random_state: seed of the held-back split.
         balance_per_source: balance the classes within each source (each public corpus, the center's
@@ -76,24 +87,54 @@ class TrainingOptions:
         classifier_params: keyword arguments of :class:`SentimentClassifier` (default ``C=2``: stronger
             regularisation than the classifier's 8, so rare topic n-grams carry less weight; see
             ``experiments/results/sentiment_topic_audit.md``).
+        missing_public: what a missing public-corpus folder or file does: ``"raise"`` (default,
+            :class:`PublicCorpusNotFoundError`) or ``"skip"`` (train without the public corpora and say
+            so in :attr:`TrainingResult.warnings`).
     """
 
     train_corpora: tuple[str, ...] = SHIPPABLE_CORPORA
     eval_corpora: tuple[str, ...] = CORPORA
     corpus_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CORPUS_WEIGHTS))
     center_weight: float = 16.0
-    eval_fraction: float = 0.25
+    eval_fraction: float = 0.0
     eval_prefix: str = "center_eval"
     random_state: int = 0
     balance_per_source: bool = False
     classifier_params: Mapping[str, Any] = field(default_factory=lambda: {"C": 2.0})
+    missing_public: Literal["raise", "skip"] = "raise"
 
 
-class TrainingResult(NamedTuple):
-    """What :func:`train_sentiment` returns; unpacks as ``classifier, metrics``."""
+@dataclass(frozen=True)
+class TrainingResult:
+    """What :func:`train_sentiment` returns. Still unpacks as ``classifier, metrics``.
+
+    Attributes:
+        classifier: the fitted model.
+        metrics: flat ``{name: float}`` (module docstring), including the counts below as ``n_*``.
+        center_texts: center-labelled texts trained on (``center`` minus held-back and held-out ones).
+        center_excluded: center texts left out because they are in the fixed held-out split (same text
+            after :func:`~social_listening.normalize.normalize`).
+        center_eval_texts: center texts evaluated on as ``center_eval_*`` (given or held back).
+        public_corpus_texts: public-corpus texts trained on, all corpora together (0 without them).
+        public_texts_by_corpus: the same per corpus name.
+        eval_fingerprint: :attr:`social_listening.evaluation.EvalSplit.fingerprint` of the split the
+            ``eval*`` metrics were computed on (log it with the version).
+        warnings: sentences to record on the version (e.g. trained without the public corpora).
+    """
 
     classifier: SentimentClassifier
     metrics: dict[str, float]
+    center_texts: int = 0
+    center_excluded: int = 0
+    center_eval_texts: int = 0
+    public_corpus_texts: int = 0
+    public_texts_by_corpus: Mapping[str, int] = field(default_factory=dict)
+    eval_fingerprint: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        """``classifier, metrics = train_sentiment(...)`` keeps working."""
+        return iter((self.classifier, self.metrics))
 
 
 @dataclass(frozen=True)
@@ -112,32 +153,6 @@ def _metric_prefix(name: str, split: str) -> str:
     return f"{name.replace('-', '_')}_{split}"
 
 
-def evaluate(classifier: Any, texts: Sequence[str], labels: Sequence[str], prefix: str) -> dict[str, float]:
-    """Accuracy, macro-F1 (over classes present in ``labels``), weighted F1 and per-class F1.
-
-    Returns:
-        ``{f"{prefix}_accuracy": ..., f"{prefix}_macro_f1": ..., f"{prefix}_weighted_f1": ...,
-        f"{prefix}_f1_<label>": ..., f"{prefix}_n": n}``; empty for no texts.
-    """
-    from sklearn.metrics import accuracy_score, f1_score
-
-    if len(texts) == 0:
-        return {}
-    predicted = list(classifier.predict(list(texts)))
-    present = [label for label in LABELS if label in set(labels)]
-    per_class = f1_score(labels, predicted, labels=list(LABELS), average=None, zero_division=0)
-    out = {
-        f"{prefix}_accuracy": float(accuracy_score(labels, predicted)),
-        f"{prefix}_macro_f1": float(f1_score(labels, predicted, labels=present, average="macro", zero_division=0)),
-        f"{prefix}_weighted_f1": float(f1_score(labels, predicted, average="weighted", zero_division=0)),
-        f"{prefix}_n": float(len(texts)),
-    }
-    for label, value in zip(LABELS, per_class, strict=True):
-        if label in present:
-            out[f"{prefix}_f1_{label}"] = float(value)
-    return out
-
-
 def _stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     held = np.zeros(len(labels), dtype=bool)
@@ -150,28 +165,53 @@ def _stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> np
     return held
 
 
+def _public_available(public_dir: str | Path | None, options: TrainingOptions) -> tuple[Path | None, list[str]]:
+    if public_dir is None:
+        return None, [
+            "trained without the public corpora (public_dir=None): only the center's labels, "
+            "expect weaker generic sentiment vocabulary"
+        ]
+    try:
+        return check_public_dir(public_dir, tuple(dict.fromkeys(options.train_corpora + options.eval_corpora))), []
+    except PublicCorpusNotFoundError as e:
+        if options.missing_public != "skip":
+            raise
+        logger.warning("training without the public corpora: %s", e)
+        return None, [f"trained without the public corpora (missing_public='skip'): {e}"]
+
+
 def train_sentiment(
     public_dir: str | Path | None,
     center: tuple[Sequence[str], Sequence[str]] = ((), ()),
     *,
     center_eval: tuple[Sequence[str], Sequence[str]] | None = None,
     options: TrainingOptions | None = None,
+    eval_split: EvalSplit | None = None,
 ) -> TrainingResult:
     """Train a :class:`SentimentClassifier` on public corpora plus the center's labels and evaluate it.
 
     Args:
-        public_dir: folder of the public corpora (``../shared/data/sentiment``), or ``None`` to train on
-            the center labels alone.
-        center: the center's labelled comments ``(texts, labels)``; labels from :data:`LABELS`.
-        center_eval: labelled comments used for evaluation only. When ``None``, ``options.eval_fraction``
-            of ``center`` is held back (stratified) instead.
+        public_dir: folder of the public corpora (``IOC_SOCIAL__PUBLIC_DATA_DIR``, layout of
+            ``../shared/data/sentiment``), or ``None`` to train on the center labels alone (an explicit
+            opt-out, recorded in ``warnings``).
+        center: the center's labelled comments ``(texts, labels)``, e.g. the seed set's ``train`` split
+            plus the analysts' labels; labels from :data:`LABELS`. Texts that are in the fixed held-out
+            split are left out (counted in ``center_excluded``).
+        center_eval: labelled comments evaluated on as ``center_eval_*`` only. When ``None``,
+            ``options.eval_fraction`` of ``center`` is held back (stratified) instead (default 0: none).
         options: data mix and weights; defaults to :class:`TrainingOptions`.
+        eval_split: the held-out split; default :func:`social_listening.evaluation.heldout_split` of the
+            public corpora used (seed parts only without them).
 
     Returns:
-        ``(classifier, metrics)``: metrics include ``n_train_texts``, ``n_center_train``,
-        ``n_center_eval``, ``{eval_prefix}_*`` and ``<corpus>_test_*`` (see module docstring).
+        :class:`TrainingResult`; ``metrics`` hold ``eval_*``, ``eval_challenge_*``, ``eval_public_*``
+        (with the public corpora), ``center_eval_*`` (when there is a center evaluation), ``<corpus>_test_*``
+        and the counts ``n_train_texts``, ``n_center_train``, ``n_center_excluded``, ``n_center_eval``,
+        ``n_public_train``, ``n_train_<corpus>``.
 
     Raises:
+        PublicCorpusNotFoundError: ``public_dir`` or a corpus file is missing (unless
+            ``options.missing_public == "skip"``); also a ``FileNotFoundError``.
         SocialListeningError: mismatched lengths, unknown labels or corpora, no training data.
     """
     options = options or TrainingOptions()
@@ -183,6 +223,18 @@ def train_sentiment(
     unknown = sorted((set(options.train_corpora) | set(options.eval_corpora)) - set(CORPORA))
     if unknown:
         raise SocialListeningError(f"expected corpus names from {CORPORA}. Got: {unknown}")
+    if options.missing_public not in ("raise", "skip"):
+        raise SocialListeningError(f"missing_public: expected 'raise' or 'skip'. Got: {options.missing_public!r}")
+    public, warnings = _public_available(public_dir, options)
+    split = eval_split or heldout_split(public, corpora=options.eval_corpora)
+
+    held_out = heldout_keys(split)
+    keep = [normalize(t) not in held_out for t in c_texts]
+    excluded = keep.count(False)
+    if excluded:
+        logger.info("left out %d center texts that are in the held-out evaluation split", excluded)
+        c_texts = [t for t, k in zip(c_texts, keep, strict=True) if k]
+        c_labels = [y for y, k in zip(c_labels, keep, strict=True) if k]
 
     if center_eval is not None:
         e_texts, e_labels = list(center_eval[0]), list(center_eval[1])
@@ -200,15 +252,16 @@ def train_sentiment(
     weights: list[float] = [options.center_weight] * len(c_texts)
     groups: list[str] = ["center"] * len(c_texts)
     metrics: dict[str, float] = {}
-    if public_dir is not None:
+    by_corpus: dict[str, int] = {}
+    if public is not None:
         for name in options.train_corpora:
-            split = "train"
-            corpus = load_corpus(public_dir, name, split)
+            corpus = load_corpus(public, name, "train")
             w = float(options.corpus_weights.get(name, 1.0))
             texts.extend(corpus.texts)
             labels.extend(corpus.labels)
             weights.extend([w] * len(corpus))
             groups.extend([name] * len(corpus))
+            by_corpus[name] = len(corpus)
             metrics[f"n_train_{name.replace('-', '_')}"] = float(len(corpus))
     if not texts:
         raise SocialListeningError("expected training data. Got: no public corpora and no center labels")
@@ -222,20 +275,35 @@ def train_sentiment(
         groups=groups if options.balance_per_source else None,
     )
 
+    n_public = sum(by_corpus.values())
     metrics.update(
         {
             "n_train_texts": float(len(texts)),
             "n_center_train": float(len(c_texts)),
+            "n_center_excluded": float(excluded),
             "n_center_eval": float(len(e_texts)),
+            "n_public_train": float(n_public),
         }
     )
+    for part in split.parts:
+        metrics.update(evaluate(classifier, part.texts, part.labels, part.prefix))
     metrics.update(evaluate(classifier, e_texts, e_labels, options.eval_prefix))
-    if public_dir is not None:
+    if public is not None:
         for name in options.eval_corpora:
-            split = "all" if name == "vlsp2016-sa" and name not in options.train_corpora else "test"
-            corpus = load_corpus(public_dir, name, split)
-            metrics.update(evaluate(classifier, corpus.texts, corpus.labels, _metric_prefix(name, split)))
-    return TrainingResult(classifier, metrics)
+            split_name = "all" if name == "vlsp2016-sa" and name not in options.train_corpora else "test"
+            corpus = load_corpus(public, name, split_name)
+            metrics.update(evaluate(classifier, corpus.texts, corpus.labels, _metric_prefix(name, split_name)))
+    return TrainingResult(
+        classifier=classifier,
+        metrics=metrics,
+        center_texts=len(c_texts),
+        center_excluded=excluded,
+        center_eval_texts=len(e_texts),
+        public_corpus_texts=n_public,
+        public_texts_by_corpus=by_corpus,
+        eval_fingerprint=split.fingerprint,
+        warnings=tuple(warnings),
+    )
 
 
 def review_candidates(classifier: Any, texts: Sequence[str], k: int = 20) -> list[ReviewCandidate]:

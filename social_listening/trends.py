@@ -4,12 +4,26 @@
 or per topic or per district, with shares. :func:`detect_spikes` flags buckets whose negative count
 (or share) jumps above a robust baseline: the rolling median of the previous ``window`` buckets plus
 ``threshold`` times the scaled median absolute deviation (MAD x 1.4826, floored so that a flat history
-still needs a real jump). Each alert carries the ids of the negative posts behind it as evidence.
+still needs a real jump). Each alert names the topic that drove it (the topic whose negative count rose
+most above its own baseline in that bucket) and carries the ids of its negative posts ranked by their
+contribution: that topic's posts first, most negative first.
 
-Posts are given as mappings (or a pandas DataFrame) with ``id``, ``created_at`` (datetime or ISO 8601
-string) and ``label``, optionally ``topics`` (list of str, or a single ``topic``) and ``district``.
-Buckets are computed in the province's local time (``Asia/Ho_Chi_Minh`` unless told otherwise); naive
-datetimes are taken as local.
+Posts are given as mappings (or a pandas DataFrame), one per post:
+
+=================  ==================================================================================
+``id``             str (any value is turned into str)
+``created_at``     datetime or ISO 8601 string; naive datetimes are local (``Asia/Ho_Chi_Minh``)
+``label``          the model's label: ``negative`` / ``neutral`` / ``positive``
+``human_label``    optional: an analyst's label; when set (not ``None`` / ``""``) it replaces ``label``
+                   everywhere (counts, alerts, ranking: a post labelled negative by a person ranks as
+                   certain, score 1.0)
+``score_negative`` optional: the model's probability of ``negative`` (0..1), used to rank examples
+                   (``scores={"negative": p, ...}`` is read as well); missing: 1.0 for a negative post
+``topics``         optional: list of topic codes (or a single ``topic``); missing or empty: ``other``
+``district``       optional: str
+=================  ==================================================================================
+
+Buckets are computed in the province's local time (``Asia/Ho_Chi_Minh`` unless told otherwise).
 """
 
 from __future__ import annotations
@@ -77,7 +91,25 @@ class AlertOptions:
 
 @dataclass(frozen=True)
 class Alert:
-    """A spike of negative talk in one bucket (and group); ``post_ids`` are the negative posts."""
+    """A spike of negative talk in one bucket (and group).
+
+    Attributes:
+        start, end: the bucket, local time (end excluded).
+        group: the topic / district of the alert, ``None`` for the overall series.
+        metric, value, baseline, scale, z_score: the alerting series (``count``: negative posts; ``share``:
+            negative / all, 0..1), its rolling median, its MAD-based scale and the robust z-score.
+        negative, total: negative and all posts of the bucket (and group).
+        topic: the topic that drove the spike: the group itself for ``group_by="topic"``, otherwise the
+            topic whose negative count in this bucket rose most above its median over the same previous
+            buckets (``None`` only when no post has a topic, which cannot happen: untagged posts are
+            ``other``).
+        topic_negative: negative posts of ``topic`` in the bucket (and group).
+        topic_baseline: median negative posts of ``topic`` per bucket over the previous ``window`` buckets.
+        post_ids: ids of the negative posts (at most ``max_evidence``) ranked by contribution: posts of
+            ``topic`` first, then the others; within each, most negative first (``score_negative``;
+            1.0 for an analyst's negative label), then oldest first. The first few are the examples to
+            show.
+    """
 
     start: datetime
     end: datetime
@@ -90,14 +122,19 @@ class Alert:
     negative: int
     total: int
     post_ids: tuple[str, ...]
+    topic: str | None = None
+    topic_negative: int = 0
+    topic_baseline: float = 0.0
 
 
 @dataclass(frozen=True)
 class _Post:
     id: str
     at: datetime
-    label: str
+    label: str  # the effective label: the analyst's when given, else the model's
     groups: tuple[str | None, ...]
+    topics: tuple[str, ...]
+    negativity: float  # how negative the post is, for ranking examples (0..1)
 
 
 def _rows(posts: Any) -> list[Mapping[str, Any]]:
@@ -108,6 +145,44 @@ def _rows(posts: Any) -> list[Mapping[str, Any]]:
     return [p if isinstance(p, Mapping) else vars(p) for p in posts]
 
 
+def _label(row: Mapping[str, Any], i: int) -> str:
+    human = row.get("human_label")
+    label = human if human not in (None, "") and human == human else row["label"]  # NaN from pandas
+    if label not in _LABELS:
+        field = "human_label" if label is human else "label"
+        raise SocialListeningError(f"posts[{i}].{field}: expected a label in {_LABELS}. Got: {label!r}")
+    return str(label)
+
+
+def _negativity(row: Mapping[str, Any], label: str, i: int) -> float:
+    if label != "negative":
+        return 0.0
+    human = row.get("human_label")
+    if human not in (None, "") and human == human:
+        return 1.0  # a person said negative
+    score = row.get("score_negative")
+    if score is None and isinstance(row.get("scores"), Mapping):
+        score = row["scores"].get("negative")
+    if score is None or score != score:
+        return 1.0
+    try:
+        value = float(score)
+    except (TypeError, ValueError) as e:
+        raise SocialListeningError(f"posts[{i}].score_negative: expected a number in 0..1. Got: {score!r}") from e
+    if not 0.0 <= value <= 1.0:
+        raise SocialListeningError(f"posts[{i}].score_negative: expected a number in 0..1. Got: {value}")
+    return value
+
+
+def _topics(row: Mapping[str, Any]) -> tuple[str, ...]:
+    topics = row.get("topics")
+    if topics is None or (isinstance(topics, float) and topics != topics):
+        topics = [row["topic"]] if row.get("topic") else []
+    if isinstance(topics, str):
+        topics = [topics]
+    return tuple(dict.fromkeys(str(t) for t in topics)) or ("other",)
+
+
 def _parse(posts: Any, group_by: GroupBy, tz: ZoneInfo) -> list[_Post]:
     if group_by not in (None, "topic", "district"):
         raise SocialListeningError(f"group_by: expected None, 'topic' or 'district'. Got: {group_by!r}")
@@ -116,9 +191,7 @@ def _parse(posts: Any, group_by: GroupBy, tz: ZoneInfo) -> list[_Post]:
         missing = [k for k in ("id", "created_at", "label") if row.get(k) is None]
         if missing:
             raise SocialListeningError(f"posts[{i}]: expected fields id, created_at, label. Missing: {missing}")
-        label = row["label"]
-        if label not in _LABELS:
-            raise SocialListeningError(f"posts[{i}]: expected a label in {_LABELS}. Got: {label!r}")
+        label = _label(row, i)
         at = row["created_at"]
         if isinstance(at, str):
             try:
@@ -130,20 +203,16 @@ def _parse(posts: Any, group_by: GroupBy, tz: ZoneInfo) -> list[_Post]:
         if not isinstance(at, datetime):
             raise SocialListeningError(f"posts[{i}]: expected a datetime created_at. Got: {at!r}")
         at = at.replace(tzinfo=tz) if at.tzinfo is None else at.astimezone(tz)
+        topics = _topics(row)
         groups: tuple[str | None, ...]
         if group_by == "topic":
-            topics = row.get("topics")
-            if topics is None:
-                topics = [row["topic"]] if row.get("topic") else []
-            if isinstance(topics, str):
-                topics = [topics]
-            groups = tuple(dict.fromkeys(str(t) for t in topics)) or ("other",)
+            groups = topics
         elif group_by == "district":
             district = row.get("district")
             groups = (str(district) if district not in (None, "") and district == district else "unknown",)
         else:
             groups = (None,)
-        out.append(_Post(str(row["id"]), at, label, groups))
+        out.append(_Post(str(row["id"]), at, label, groups, topics, _negativity(row, label, i)))
     return out
 
 
@@ -235,6 +304,10 @@ def detect_spikes(
     ``window`` values, scale = max(1.4826 x MAD, ``min_scale``), z = (value - baseline) / scale; the
     bucket alerts when z >= ``threshold`` and it holds at least ``min_negative`` negative posts.
 
+    The alert's :attr:`Alert.topic` is the topic that rose most, and :attr:`Alert.post_ids` ranks the
+    negative posts by contribution (that topic's most negative posts first), so the first three are the
+    examples to show.
+
     Example: daily negative counts 3, 4, 2, 3, 5, 3, 4, then 25 -> one alert on the last day with
     baseline 3 and the 25 negative post ids attached.
     """
@@ -252,7 +325,7 @@ def detect_spikes(
     alerts: list[Alert] = []
     for group, series in grouped.items():
         values: list[float] = []
-        for start, cell in series:
+        for k, (start, cell) in enumerate(series):
             negatives = [p for p in cell if p.label == "negative"]
             total = len(cell)
             if options.metric == "count":
@@ -266,7 +339,8 @@ def detect_spikes(
                 scale = max(1.4826 * mad, min_scale)
                 z = (value - baseline) / scale
                 if z >= options.threshold and len(negatives) >= options.min_negative:
-                    evidence = tuple(p.id for p in sorted(negatives, key=lambda p: p.at)[: options.max_evidence])
+                    previous = [c for _, c in series[max(0, k - options.window) : k]]
+                    topic, topic_negative, topic_baseline = _driving_topic(group, group_by, negatives, previous)
                     alerts.append(
                         Alert(
                             start=start,
@@ -279,9 +353,47 @@ def detect_spikes(
                             z_score=z,
                             negative=len(negatives),
                             total=total,
-                            post_ids=evidence,
+                            post_ids=_ranked(negatives, topic)[: options.max_evidence],
+                            topic=topic,
+                            topic_negative=topic_negative,
+                            topic_baseline=topic_baseline,
                         )
                     )
             values.append(value)
     alerts.sort(key=lambda a: (a.start, a.group or ""))
     return alerts
+
+
+def _driving_topic(
+    group: str | None, group_by: GroupBy, negatives: list[_Post], previous: list[list[_Post]]
+) -> tuple[str | None, int, float]:
+    """(topic, its negative posts now, its median negative posts over ``previous`` buckets).
+
+    The topic with the largest excess (now minus baseline); ties go to the larger count now, then to the
+    topic code (so the choice is deterministic). A post with several topics counts in each.
+    """
+
+    def negative_count(cell: list[_Post], topic: str) -> int:
+        return sum(1 for p in cell if p.label == "negative" and topic in p.topics)
+
+    if group_by == "topic" and group is not None:
+        return group, len(negatives), _median([float(negative_count(c, group)) for c in previous] or [0.0])
+    now: dict[str, int] = defaultdict(int)
+    for post in negatives:
+        for topic in post.topics:
+            now[topic] += 1
+    if not now:
+        return None, 0, 0.0
+    scored = []
+    for topic, count in now.items():
+        base = _median([float(negative_count(c, topic)) for c in previous] or [0.0])
+        scored.append((count - base, count, topic, base))
+    _, count, topic, base = min(scored, key=lambda t: (-t[0], -t[1], t[2]))
+    return topic, count, base
+
+
+def _ranked(negatives: list[_Post], topic: str | None) -> tuple[str, ...]:
+    """Negative posts by contribution to the spike: the driving topic's first, most negative first, then
+    oldest first."""
+    order = sorted(negatives, key=lambda p: (topic not in p.topics, -p.negativity, p.at, p.id))
+    return tuple(p.id for p in order)

@@ -174,6 +174,27 @@ def test_shipped_default_loads_small_and_scores_the_seed_eval() -> None:
     assert f1_score(held.labels, clf.predict(held.texts), average="macro") >= 0.70
 
 
+COMPLAINT = ["bv da lat phuc vu te qua", "bệnh viện Đà Lạt phục vụ tệ quá"]  # issue 14: typed without marks
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped model not built")
+def test_shipped_default_calls_a_diacritics_free_complaint_negative() -> None:
+    assert list(SentimentClassifier.load(SHIPPED).predict(COMPLAINT)) == ["negative", "negative"]
+
+
+@pytest.mark.slow
+def test_seed_trained_model_calls_a_diacritics_free_complaint_negative() -> None:
+    # Retraining without the public corpora learns from the seed set alone: it needs the seed set's
+    # generic evaluative words ("tệ", "kém", ...) and expansions of teencode without marks ("bv").
+    from social_listening import train_sentiment
+
+    train = load_seed().subset("train")
+    result = train_sentiment(None, (train.texts, train.labels))
+    proba = result.classifier.predict_proba(COMPLAINT)
+    assert list(result.classifier.predict(COMPLAINT)) == ["negative", "negative"]
+    assert (proba[:, 0] > 0.6).all()
+
+
 def test_balance_within_groups_keeps_group_totals_and_equalises_classes() -> None:
     from social_listening.classifier import _balance_within_groups
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from social_listening import CorpusError
-from social_listening.corpora import load_corpus, load_seed
+from social_listening import CorpusError, PublicCorpusNotFoundError
+from social_listening.corpora import check_public_dir, load_corpus, load_seed
 
 LAYOUT = {
     "uit-vsfc/test.tsv": "text\tlabel\ttopic\nthầy dạy hay .\tpositive\tlecturer\n"
@@ -63,8 +63,22 @@ def test_unknown_name_or_split(data_dir: Path, name: str, split: str) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match="expected corpus file"):
+    with pytest.raises(CorpusError, match="expected the uit-vsfc corpus file"):
         load_corpus(tmp_path, "uit-vsfc", "train")
+
+
+def test_missing_public_folder_names_the_path_and_the_setting(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir"
+    with pytest.raises(FileNotFoundError, match="IOC_SOCIAL__PUBLIC_DATA_DIR") as info:
+        load_corpus(missing, "uit-vsfc", "train")
+    assert isinstance(info.value, PublicCorpusNotFoundError) and isinstance(info.value, ValueError)
+    assert info.value.path == str(missing) and str(missing) in str(info.value)
+    (tmp_path / "uit-vsfc").mkdir()
+    for split in ("train",):
+        (tmp_path / "uit-vsfc" / f"{split}.tsv").write_text("text\tlabel\nTốt\tpositive\n", encoding="utf-8")
+    with pytest.raises(PublicCorpusNotFoundError, match="test.tsv") as info:
+        check_public_dir(tmp_path, ["uit-vsfc"])
+    assert info.value.path == str(tmp_path / "uit-vsfc" / "test.tsv")
 
 
 def test_packaged_seed_set() -> None:

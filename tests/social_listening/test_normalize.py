@@ -20,7 +20,10 @@ NORMALIZE_TABLE = [
     ("đẹppppp", "đẹp"),
     ("2000 người", "2000 người"),
     # teencode
-    ("ko dc", "không được"),
+    ("ko dc", "khong duoc"),  # typed without marks: the expansion stays without them
+    ("ko đc", "không được"),
+    ("bv da lat phuc vu te qua", "benh vien da lat phuc vu te qua"),
+    ("bv Đà Lạt phục vụ tệ quá", "bệnh viện đà lạt phục vụ tệ quá"),
     ("k biết j", "không biết gì"),
     ("mn ơi ae ơi", "mọi người ơi anh em ơi"),
     ("đc vs bt", "được với bình thường"),
@@ -28,7 +31,8 @@ NORMALIZE_TABLE = [
     ("50k 1 ký", "50k 1 ký"),
     # English words
     ("dịch vụ online bị lag", "dịch vụ trực tuyến bị chậm"),
-    ("good job", "tốt job"),
+    ("good job", "tot job"),  # no Vietnamese marks typed: the expansion has none either
+    ("job tốt, good", "job tốt tốt"),
     ("ok lắm", "ổn lắm"),
     # emoji and emoticons
     ("đẹp quá 😍😍😍", "đẹp quá emopos"),
@@ -36,7 +40,8 @@ NORMALIZE_TABLE = [
     ("❤️ Đà Lạt", "emopos đà lạt"),
     ("hay ghê :)))", "hay ghê emolaugh"),
     ("buồn :(", "buồn emoneg"),
-    ("ok 👍🏼", "ổn emopos"),
+    ("ok 👍🏼", "on emopos"),
+    ("ổn, ok 👍🏼", "ổn ổn emopos"),
     # masking
     ("xem https://lamdong.gov.vn/tin-tuc nhé", "xem urltoken nhé"),
     ("gọi 0263 3822 123 nha", "gọi phonetoken nha"),
