@@ -131,7 +131,9 @@ class Settings(BaseSettings):
 
     @property
     def resolved_public_sentiment_dir(self) -> Path:
-        return self.social.public_data_dir or REPO_ROOT.parent / "shared" / "data" / "sentiment"
+        # Inside the data dir (nothing by default reads outside the project): a center copies the public
+        # corpora there, or points IOC_SOCIAL__PUBLIC_DATA_DIR at them; training without them fails loudly.
+        return self.social.public_data_dir or self.resolved_data_dir / "corpora" / "sentiment"
 
 
 @lru_cache

@@ -287,7 +287,48 @@ Interval = Literal["hour", "day", "week"]
 GroupBy = Literal["topic", "district"]
 
 
-@router.get("/v1/social/summary")
+class EvidenceOut(BaseModel):
+    id: str = Field(description="the id the center gave the post")
+    source: str
+    text: str = Field(description="the post, cut at 280 characters")
+
+
+class AlertOut(BaseModel):
+    bucket: datetime = Field(description="start of the bucket that spiked (with its UTC offset)")
+    end: datetime
+    topic: str | None = Field(description="the topic that drove the spike (its negative count rose most)")
+    topic_name: str | None = Field(description="that topic's Vietnamese name")
+    group: str | None = Field(description="the group the alert is about (topic or district), None for overall")
+    metric: str
+    count: int = Field(description="negative posts in the bucket")
+    total: int
+    value: float
+    baseline: float
+    z_score: float
+    evidence: list[EvidenceOut] = Field(description="the posts that drive the spike, most telling first")
+
+
+class BucketOut(BaseModel):
+    bucket: datetime
+    group: str | None
+    total: int
+    counts: dict[str, int]
+    shares: dict[str, float]
+
+
+class SummaryOut(BaseModel):
+    start: date
+    end: date
+    interval: str
+    group_by: str | None
+    topic: str | None
+    district: str | None
+    total: int
+    buckets: list[BucketOut]
+    alerts: list[AlertOut]
+
+
+@router.get("/v1/social/summary", response_model=SummaryOut)
 def summary(
     session: SessionDep,
     _: Viewer,
@@ -297,54 +338,59 @@ def summary(
     topic: Annotated[str | None, Query(max_length=64)] = None,
     district: Annotated[str | None, Query(max_length=120)] = None,
     group_by: GroupBy | None = None,
-) -> dict[str, Any]:
-    """Counts and shares per label per bucket (optionally per topic or district), and spike alerts."""
+) -> SummaryOut:
+    """Counts and shares per label per bucket (optionally per topic or district), and spike alerts. An
+    analyst's label counts in place of the model's."""
     from social_listening import detect_spikes, summarize_trends
 
     lo, hi = _window(start, end)
     rows = posts_store.window_rows(session, lo, hi, topic, district)
     trend = summarize_trends(rows, interval=interval, group_by=group_by)
     alerts = detect_spikes(rows, interval=interval, group_by=group_by)
-    return {
-        "start": lo.date().isoformat(),
-        "end": (hi - timedelta(days=1)).date().isoformat(),
-        "interval": interval,
-        "group_by": group_by,
-        "topic": topic,
-        "district": district,
-        "total": len(rows),
-        "buckets": [
-            {
-                "bucket": b.start.isoformat(),
-                "group": b.group,
-                "total": b.total,
-                "counts": dict(b.counts),
-                "shares": {k: round(v, 4) for k, v in b.shares.items()},
-            }
+    return SummaryOut(
+        start=lo.date(),
+        end=(hi - timedelta(days=1)).date(),
+        interval=interval,
+        group_by=group_by,
+        topic=topic,
+        district=district,
+        total=len(rows),
+        buckets=[
+            BucketOut(
+                bucket=b.start,
+                group=b.group,
+                total=b.total,
+                counts=dict(b.counts),
+                shares={k: round(v, 4) for k, v in b.shares.items()},
+            )
             for b in trend.buckets
         ],
-        "alerts": [_alert(a, rows, evidence=3) for a in alerts],
-    }
+        alerts=[_alert(a, rows, evidence=3) for a in alerts],
+    )
 
 
-def _alert(a: Any, rows: list[dict[str, Any]], evidence: int) -> dict[str, Any]:
+def _alert(a: Any, rows: list[dict[str, Any]], evidence: int) -> AlertOut:
+    from social_listening.topics import topic_name
+
     by_id = {r["id"]: r for r in rows}
     posts = [by_id[i] for i in a.post_ids[:evidence] if i in by_id]
-    return {
-        "bucket": a.start.isoformat(),
-        "end": a.end.isoformat(),
-        "topic": a.group,
-        "metric": a.metric,
-        "count": a.negative,
-        "total": a.total,
-        "value": a.value,
-        "baseline": a.baseline,
-        "z_score": round(a.z_score, 2),
-        "evidence": [{"id": p["external_id"], "source": p["source"], "text": p["text"][:280]} for p in posts],
-    }
+    return AlertOut(
+        bucket=a.start,
+        end=a.end,
+        topic=a.topic,
+        topic_name=topic_name(a.topic) if a.topic else None,
+        group=a.group,
+        metric=a.metric,
+        count=a.negative,
+        total=a.total,
+        value=a.value,
+        baseline=a.baseline,
+        z_score=round(a.z_score, 2),
+        evidence=[EvidenceOut(id=p["external_id"], source=p["source"], text=p["text"][:280]) for p in posts],
+    )
 
 
-@router.get("/v1/social/alerts")
+@router.get("/v1/social/alerts", response_model=list[AlertOut])
 def alerts(
     session: SessionDep,
     _: Viewer,
@@ -352,8 +398,8 @@ def alerts(
     end: date | None = None,
     interval: Interval = "day",
     group_by: GroupBy | None = "topic",
-) -> list[dict[str, Any]]:
-    """Spikes of negative talk against a rolling median/MAD baseline, with the posts as evidence."""
+) -> list[AlertOut]:
+    """Spikes of negative talk against a rolling median/MAD baseline, with the posts that drive them."""
     from social_listening import detect_spikes
 
     lo, hi = _window(start, end)

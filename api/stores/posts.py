@@ -71,7 +71,8 @@ def as_utc(at: datetime) -> datetime:
 def window_rows(
     session: Session, lo: datetime, hi: datetime, topic: str | None, district: str | None
 ) -> list[dict[str, Any]]:
-    """Posts created in [lo, hi) as the trend and alert functions take them, with the effective label."""
+    """Posts created in [lo, hi) as the trend and alert functions take them: the model's label and the
+    analysts' (which the library counts in its place)."""
     stmt = select(SocialPost).where(
         SocialPost.created_at >= lo.astimezone(UTC), SocialPost.created_at < hi.astimezone(UTC)
     )
@@ -86,7 +87,8 @@ def window_rows(
             {
                 "id": str(p.id),
                 "created_at": as_utc(p.created_at),
-                "label": effective_label(p),
+                "label": p.label,
+                "human_label": p.human_label,
                 "score_negative": p.score_negative,
                 "topics": topics,
                 "district": p.district,

@@ -9,12 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from api.bootstrap import register_default
 from api.jobs import JobContext
 from api.services import Services
-from api.storage.tables import SocialLabel
+from api.stores import posts as posts_store
 from api.task_registry import TaskRegistry
 from models.registry import fingerprint
 from models.shipped import SENTIMENT_DIR
@@ -32,7 +30,12 @@ def register_shipped_sentiment(services: Services) -> str | None:
 
     def log() -> str:
         metrics_file = SENTIMENT_DIR / "metrics.json"
+        from social_listening import SentimentClassifier
+        from social_listening.evaluation import evaluate_heldout
+
         metrics = _flat_metrics(json.loads(metrics_file.read_text("utf-8"))) if metrics_file.is_file() else {}
+        # the same held-out evaluation, under the same names, as every trained version
+        metrics |= evaluate_heldout(SentimentClassifier.load(model))
         return services.registry.log_version(
             "sentiment",
             artifacts={"classifier": model},
@@ -57,61 +60,64 @@ def _flat_metrics(data: Any, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def center_labels(services: Services) -> tuple[list[str], list[str]]:
-    """The analysts' labels (newest label wins for a text), oldest first."""
-    latest: dict[str, str] = {}
-    with services.db.session() as s:
-        for row in s.scalars(select(SocialLabel).order_by(SocialLabel.id)):
-            latest[row.text] = row.label
-    return list(latest), list(latest.values())
-
-
 def train_sentiment_model(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Train on the public corpora (when present) + seed set + the center's labels; evaluate; register.
+    """Train on the public corpora + seed set + the center's labels; evaluate on the fixed held-out split
+    (``eval_*``, the same for every version); register.
 
-    ``params``: ``center_weight`` (default: :class:`social_listening.TrainingOptions`'s), ``use_public`` (default
-    true).
+    ``params``: ``center_weight`` (default: :class:`social_listening.TrainingOptions`'s), ``use_public``
+    (default true: a missing public-corpus folder fails the job, naming the path and
+    ``IOC_SOCIAL__PUBLIC_DATA_DIR``; false trains without it and records a warning on the version).
     """
     from social_listening import TrainingOptions, train_sentiment
     from social_listening.corpora import load_seed
 
     services = ctx.services
-    seed = load_seed()
-    seed_train, seed_eval = seed.subset("train"), seed.subset("eval")
-    texts, labels = center_labels(services)
+    seed_train = load_seed().subset("train")
+    with services.db.session() as s:
+        texts, labels = posts_store.training_labels(s)
     center_texts = list(seed_train.texts) + texts
     center_y = list(seed_train.labels) + labels
-    public_dir = services.settings.resolved_public_sentiment_dir
-    use_public = bool(params.get("use_public", True)) and public_dir.is_dir()
+    use_public = bool(params.get("use_public", True))
+    public_dir = services.settings.resolved_public_sentiment_dir if use_public else None
     defaults = TrainingOptions()
-    options = TrainingOptions(
-        center_weight=float(params.get("center_weight", defaults.center_weight)), eval_fraction=0.0
+    options = TrainingOptions(center_weight=float(params.get("center_weight", defaults.center_weight)))
+    ctx.progress(
+        0.05,
+        f"training on {len(texts)} center labels + {len(seed_train)} seed comments"
+        + (f" + public corpora from {public_dir}" if public_dir else " (no public corpora)"),
     )
-    ctx.progress(0.05, f"training on {len(center_texts)} center labels" + (" + public corpora" if use_public else ""))
-    classifier, metrics = train_sentiment(
-        public_dir if use_public else None,
-        (center_texts, center_y),
-        center_eval=(list(seed_eval.texts), list(seed_eval.labels)),
-        options=options,
-    )
+    result = train_sentiment(public_dir, (center_texts, center_y), options=options)
     ctx.progress(0.85, "registering")
+    warnings = list(result.warnings)
     with tempfile.TemporaryDirectory() as tmp:
-        path = classifier.save(Path(tmp) / "model.skops")
+        path = result.classifier.save(Path(tmp) / "model.skops")
         version = services.registry.log_version(
             "sentiment",
             artifacts={"classifier": path},
-            metrics=metrics,
+            metrics=result.metrics,
             params={
                 "center_labels": len(texts),
+                "center_texts": result.center_texts,
+                "center_excluded": result.center_excluded,
                 "seed_train": len(seed_train),
-                "use_public": use_public,
+                "public_corpus_texts": result.public_corpus_texts,
+                "public_texts_by_corpus": json.dumps(dict(result.public_texts_by_corpus)),
+                "use_public": public_dir is not None,
                 "center_weight": options.center_weight,
+                "eval_fingerprint": result.eval_fingerprint,
             },
+            tags={"warnings": " ".join(warnings)} if warnings else None,
             data_fingerprint=fingerprint(f"{t}\t{y}" for t, y in zip(center_texts, center_y, strict=True)),
             description=f"trained on {len(texts)} center labels + seed set"
-            + (" + public corpora" if use_public else ""),
+            + (f" + {result.public_corpus_texts} public-corpus texts" if result.public_corpus_texts else "")
+            + (f". WARNING: {' '.join(warnings)}" if warnings else ""),
         )
-    return {"version": version, "metrics": {k: v for k, v in metrics.items() if "macro_f1" in k}}
+    return {
+        "version": version,
+        "metrics": {k: v for k, v in result.metrics.items() if k.startswith("eval_") and "macro_f1" in k},
+        "center_labels": len(texts),
+        "public_corpus_texts": result.public_corpus_texts,
+    } | ({"warnings": warnings} if warnings else {})
 
 
 def register(tasks: TaskRegistry) -> None:

@@ -13,11 +13,10 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 @pytest.fixture
 def api(client: Any, services: Any) -> Any:
-    """A client whose `sentiment` champion is the shipped default classifier."""
-    from models.shipped import SENTIMENT_DIR
+    """A client whose `sentiment` champion is the shipped default classifier (version 1, as at first start)."""
+    from api.tasks.social import register_shipped_sentiment
 
-    version = services.registry.log_version("sentiment", artifacts={"classifier": SENTIMENT_DIR / "model.skops"})
-    services.registry.set_champion("sentiment", version)
+    register_shipped_sentiment(services)
     return client
 
 
@@ -174,12 +173,35 @@ def test_training_with_center_labels_registers_a_version_that_promotion_serves(
     assert services.queue.run_next()
     job = api.get(f"/v1/jobs/{job_id}", headers=auth("viewer")).json()
     assert job["status"] == "succeeded", job["error"]
-    assert job["result"]["version"] == "2" and job["result"]["metrics"]["center_eval_macro_f1"] > 0.5
+    assert job["result"]["version"] == "2" and job["result"]["metrics"]["eval_macro_f1"] > 0.5
+    assert job["result"]["center_labels"] == 1 and job["result"]["public_corpus_texts"] == 0
+    assert "public" in " ".join(job["result"]["warnings"])  # trained without the public corpora, and says so
     models = {m["name"]: m for m in api.get("/v1/models", headers=auth("viewer")).json()}
     assert models["sentiment"]["champion"] == "1"
-    v2 = next(v for v in models["sentiment"]["versions"] if v["version"] == "2")
-    assert v2["params"]["center_labels"] == "1" and "center_eval_macro_f1" in v2["metrics"]
+    v1, v2 = (next(v for v in models["sentiment"]["versions"] if v["version"] == n) for n in ("1", "2"))
+    assert v2["params"]["center_labels"] == "1" and v2["params"]["public_corpus_texts"] == "0"
+    assert "WARNING" in v2["description"]
+    # every version is evaluated on the same held-out split under the same names (issue 14.6)
+    assert "eval_macro_f1" in v1["metrics"] and "eval_macro_f1" in v2["metrics"]
+    assert v1["params"].get("eval_fingerprint") in (None, v2["params"]["eval_fingerprint"])
     assert api.post("/v1/models/sentiment/promote", json={"version": "2"}, headers=auth("analyst")).status_code == 200
     r = api.post("/v1/sentiment", json={"texts": ["tốt"]}, headers=auth("viewer"))
     assert r.json()["model"]["version"] == "2"
     _ = time
+
+
+def test_training_without_the_public_corpora_fails_loudly(api: Any, auth: Any, services: Any) -> None:
+    """A missing public-corpus folder is an error that names the path and the setting (it used to train on
+    the center labels alone without a word)."""
+    assert not services.settings.resolved_public_sentiment_dir.is_dir()
+    r = api.post("/v1/models/sentiment/train", json={"params": {}}, headers=auth("analyst"))
+    assert r.status_code == 202, r.text
+    assert services.queue.run_next()
+    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("analyst")).json()
+    assert job["status"] == "failed" and "IOC_SOCIAL__PUBLIC_DATA_DIR" in job["error"], job
+    assert [
+        v["version"]
+        for m in api.get("/v1/models", headers=auth("viewer")).json()
+        for v in m["versions"]
+        if m["name"] == "sentiment"
+    ] == ["1"]
