@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ def read_csv(data: bytes, limits: IntakeLimits) -> Grid:
             start = reader.line_num + 1
             if n > limits.max_rows:
                 raise _too_large(
-                    f"tệp có hơn {limits.max_rows:,} dòng".replace(",", "."),
+                    f"tệp có hơn {_vi_int(limits.max_rows)} dòng",
                     f"the file has more than {limits.max_rows:,} rows",
                     "Chia tệp thành nhiều tệp nhỏ hơn",
                     "Split the file into smaller files",
@@ -179,7 +180,7 @@ def read_csv(data: bytes, limits: IntakeLimits) -> Grid:
             cells += len(rec)
             if cells > limits.max_cells:
                 raise _too_large(
-                    f"tệp có hơn {limits.max_cells:,} ô".replace(",", "."),
+                    f"tệp có hơn {_vi_int(limits.max_cells)} ô",
                     f"the file has more than {limits.max_cells:,} cells",
                     "Chia tệp thành nhiều tệp nhỏ hơn hoặc bỏ các cột không cần",
                     "Split the file or drop unneeded columns",
@@ -275,6 +276,91 @@ def _check_zip(data: bytes, limits: IntakeLimits) -> None:
         )
 
 
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
+
+
+def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part path -> sheet name, best effort (for messages)."""
+    try:
+        wb = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {
+        m.group(1).decode(): m.group(2).decode()
+        for m in re.finditer(rb'<(?:\w+:)?Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels)
+    }
+    out = {}
+    for tag in _SHEET_TAG.findall(wb):
+        name = re.search(rb'\bname="([^"]*)"', tag)
+        rid = re.search(rb'\br:id="([^"]*)"', tag) or re.search(rb'\b\w+:id="([^"]*)"', tag)
+        if name and rid and rid.group(1).decode() in targets:
+            target = targets[rid.group(1).decode()].lstrip("/")
+            path = target if target.startswith("xl/") else "xl/" + target
+            out[path] = name.group(1).decode("utf-8", "replace")
+    return out
+
+
+def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: IntakeLimits) -> tuple[int, int]:
+    """(rows, cells) of a worksheet part, streamed; stops as soon as a cap is passed."""
+    rows = cells = 0
+    carry = b""
+    with zf.open(info) as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            buf = carry + chunk
+            cut = buf.rfind(b"<")
+            if cut <= 0:
+                cut = len(buf)
+            part, carry = buf[:cut], buf[cut:]
+            rows += len(_ROW_TAG.findall(part))
+            cells += len(_CELL_TAG.findall(part))
+            if rows > limits.max_rows or cells > limits.max_cells:
+                return rows, cells
+    if carry:
+        rows += len(_ROW_TAG.findall(carry + b" "))
+        cells += len(_CELL_TAG.findall(carry + b" "))
+    return rows, cells
+
+
+def _prescan(data: bytes, limits: IntakeLimits) -> None:
+    """Count every worksheet's rows and cells before openpyxl opens the workbook (it parses a whole sheet at
+    open when the sheet declares no dimension), so a sheet past the caps is refused at zip speed."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = _sheet_names(zf)
+        for info in zf.infolist():
+            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                continue
+            rows, cells = _count_rows(zf, info, limits)
+            sheet = names.get(info.filename, info.filename.rsplit("/", 1)[-1])
+            if rows > limits.max_rows:
+                cap = limits.max_rows
+                raise _too_large(
+                    f"trang '{sheet}' có hơn {_vi_int(cap)} dòng",
+                    f"sheet '{sheet}' has more than {cap:,} rows",
+                    "Chia dữ liệu thành nhiều tệp nhỏ hơn",
+                    "Split the data into smaller files",
+                    limits,
+                )
+            if cells > limits.max_cells:
+                cap = limits.max_cells
+                raise _too_large(
+                    f"trang '{sheet}' có hơn {_vi_int(cap)} ô",
+                    f"sheet '{sheet}' has more than {cap:,} cells",
+                    "Chia dữ liệu thành nhiều tệp nhỏ hơn hoặc bỏ các cột không cần",
+                    "Split the data or drop unneeded columns",
+                    limits,
+                )
+
+
+def _vi_int(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
 class Workbook:
     """A read-only workbook: sheet names, a cheap peek at each sheet's first rows, and a capped full read."""
 
@@ -282,6 +368,7 @@ class Workbook:
         import openpyxl
 
         _check_zip(data, limits)
+        _prescan(data, limits)
         self.limits = limits
         try:
             self._wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -349,10 +436,10 @@ class Workbook:
 
     def _rows_error(self, name: str, n: int | None) -> IntakeError:
         cap = self.limits.max_rows
-        got_vi = f" ({n:,} dòng)".replace(",", ".") if n else ""
+        got_vi = f" ({_vi_int(n)} dòng)" if n else ""
         got_en = f" ({n:,} rows)" if n else ""
         return _too_large(
-            f"trang '{name}' có hơn {cap:,} dòng{got_vi}".replace(",", "."),
+            f"trang '{name}' có hơn {_vi_int(cap)} dòng{got_vi}",
             f"sheet '{name}' has more than {cap:,} rows{got_en}",
             "Chia dữ liệu thành nhiều tệp nhỏ hơn",
             "Split the data into smaller files",
@@ -362,7 +449,7 @@ class Workbook:
     def _cells_error(self, name: str, n: int | None) -> IntakeError:
         cap = self.limits.max_cells
         return _too_large(
-            f"trang '{name}' có hơn {cap:,} ô".replace(",", "."),
+            f"trang '{name}' có hơn {_vi_int(cap)} ô",
             f"sheet '{name}' has more than {cap:,} cells" + (f" ({n:,})" if n else ""),
             "Chia dữ liệu thành nhiều tệp nhỏ hơn hoặc bỏ các cột không cần",
             "Split the data or drop unneeded columns",

@@ -22,6 +22,9 @@ _SPACE_CHARS = "\u00a0\u202f\u2009\u2007 "
 _SPACE_GROUPED = re.compile(r"^\d{1,3}(?: \d{3})+(?:[.,]\d+)?$")
 _SCI = re.compile(r"^\d+(?:\.\d+)?e[+-]?\d+$")
 _PLAIN = re.compile(r"^\d+$")
+_SIMPLE = re.compile(r"^(\d+)(?:([.,])(\d+))?$")
+_HAS_SPACE = re.compile(f"[{_SPACE_CHARS}]")
+_SPACE_RUN = re.compile(f"[{_SPACE_CHARS}]+")
 
 
 def is_missing(value: Any) -> bool:
@@ -102,18 +105,30 @@ def read_number_text(text: str) -> NumberText | None:
         t = t[1:].lstrip()
     if not t:
         return None
-    if any(c in t for c in _SPACE_CHARS):
-        t = re.sub(f"[{_SPACE_CHARS}]+", " ", t)
+    if m := _SIMPLE.match(t):  # the common case: digits with at most one separator
+        i, sep, f = m.groups()
+        if sep is None:
+            v = sign * float(i)
+            return NumberText(v, v, percent) if abs(v) <= _MAX_ABS else None
+        v_dec = sign * float(f"{i}.{f}")
+        if abs(v_dec) > _MAX_ABS:
+            return None
+        if len(f) == 3 and len(i) <= 3 and i[0] != "0":  # "1.234": a decimal or a thousands separator
+            v_group = sign * float(i + f)
+            return NumberText(v_dec, v_group, percent) if sep == "," else NumberText(v_group, v_dec, percent)
+        return NumberText(v_dec, None, percent) if sep == "," else NumberText(None, v_dec, percent)
+    if _HAS_SPACE.search(t):
+        t = _SPACE_RUN.sub(" ", t)
         if not _SPACE_GROUPED.match(t):
             return None
         t = t.replace(" ", "")
         # space grouping: the remaining separator, if any, is the decimal one
         if "," in t:
-            v = _under(t, ",")
-            return None if v is None else NumberText(sign * v, None, percent)
+            w = _under(t, ",")
+            return None if w is None else NumberText(sign * w, None, percent)
         if "." in t:
-            v = _under(t, ".")
-            return None if v is None else NumberText(None, sign * v, percent)
+            w = _under(t, ".")
+            return None if w is None else NumberText(None, sign * w, percent)
     low = t.lower()
     if _SCI.match(low):
         v = float(low)

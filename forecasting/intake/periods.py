@@ -97,10 +97,6 @@ class Period:
         return y
 
 
-_EXPECTED_VI = "'2024-01', '01/2024', 'Tháng 1/2024', 'T1/2024', 'Quý I/2024', 'Q1/2024', '2024Q1' hoặc '2024'"
-_EXPECTED_EN = "'2024-01', '01/2024', 'Tháng 1/2024', 'T1/2024', 'Quý I/2024', 'Q1/2024', '2024Q1' or '2024'"
-
-
 def _year(y: int) -> int:
     if not MIN_YEAR <= y <= MAX_YEAR:
         raise PeriodSyntaxError(
@@ -157,7 +153,7 @@ def _parse_text(t: str, allow_no_year: bool) -> Period:
         return _date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     if (m := _RE_MONTH_EN.match(t)) and m.group(1) in _MONTHS_EN:
         return _month(_MONTHS_EN[m.group(1)], int(m.group(2)))
-    raise PeriodSyntaxError(f"không phải kỳ; viết dạng {_EXPECTED_VI}", f"not a period; write it as {_EXPECTED_EN}")
+    raise PeriodSyntaxError("không phải kỳ (tháng, quý hoặc năm)", "not a period (month, quarter or year)")
 
 
 def parse_period(value: Any, *, serial: bool = False, allow_no_year: bool = False) -> Period:
@@ -169,7 +165,7 @@ def parse_period(value: Any, *, serial: bool = False, allow_no_year: bool = Fals
         allow_no_year: accept labels without a year (wide-report headers: ``Tháng 1``, ``Quý I``).
 
     Raises:
-        PeriodSyntaxError: with the accepted forms.
+        PeriodSyntaxError: what is wrong, in Vietnamese and English (the caller adds the accepted forms).
     """
     if isinstance(value, datetime | date):
         return _date(value.year, value.month, value.day)
@@ -180,20 +176,14 @@ def parse_period(value: Any, *, serial: bool = False, allow_no_year: bool = Fals
             if serial and math.isfinite(value):
                 d = serial_to_date(value)
                 return _date(d.year, d.month, d.day)
-            raise PeriodSyntaxError(
-                f"số {value:g} không phải kỳ; viết dạng {_EXPECTED_VI}",
-                f"the number {value:g} is not a period; write it as {_EXPECTED_EN}",
-            )
+            raise PeriodSyntaxError(f"số {value:g} không phải kỳ", f"the number {value:g} is not a period")
         v = int(value)
         if serial:
             d = serial_to_date(v)
             return _date(d.year, d.month, d.day)
         if MIN_YEAR <= v <= MAX_YEAR:
             return Period("Y", v, 0)
-        raise PeriodSyntaxError(
-            f"số {v} không phải kỳ; viết dạng {_EXPECTED_VI}",
-            f"the number {v} is not a period; write it as {_EXPECTED_EN}",
-        )
+        raise PeriodSyntaxError(f"số {v} không phải kỳ", f"the number {v} is not a period")
     return _parse_text(fold(str(value)), allow_no_year)
 
 

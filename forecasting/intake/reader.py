@@ -36,6 +36,16 @@ _FREQ_VI = {"M": "tháng", "Q": "quý", "Y": "năm"}
 _FREQ_EN = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}
 _PERIODISH = ("period", "year", "month", "quarter")
 _RE_TITLE_YEAR = re.compile(r"(?:^|\D)(?:nam|year)\s*(\d{4})(?!\d)")
+#: Headers that make a file "English" (ambiguous '1.234' then defaults to the decimal point, as the service's
+#: original ``period,value`` files were read).
+_ENGLISH_HEADERS = frozenset(
+    {
+        "period", "value", "values", "ds", "y", "date", "time", "unique_id", "code", "indicator", "indicator code",
+        "indicator_code", "series_id", "id", "name", "indicator name", "unit", "year", "month", "quarter", "note",
+        "notes", "source", "no", "#",
+    }
+)  # fmt: skip
+_RE_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _RE_UNIT = re.compile(r"^(?:don vi tinh|dvt|don vi)\s*[:.]?\s*(.+)$")
 
 
@@ -120,10 +130,12 @@ def _classify(cells: list[Any]) -> _Header:
 
 
 def _is_wide(h: _Header, forced: bool) -> bool:
-    if len(h.labels) < (1 if forced else 2):
+    has_name = any(r in ("name", "code") for r in h.roles.values())
+    long_roles = any(r in ("value", "period") for r in h.roles.values())
+    # one period column is enough under a named indicator column ("Chỉ tiêu | Tháng 1/2024")
+    if len(h.labels) < (1 if forced or (has_name and not long_roles) else 2):
         return False
     first = min(h.labels)
-    has_name = any(r in ("name", "code") for r in h.roles.values())
     return has_name or any(j < first for j in h.unknown) or (forced and first > 0)
 
 
@@ -182,7 +194,7 @@ def _two_level(rows: list[Row], h: _Header) -> _Header:
 
 
 # -- numbers ---------------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class _Cell:
     row: int
     column: str
@@ -281,7 +293,7 @@ def _pending_value(raw: Any) -> tuple[str, Any]:
         return ("number", v) if math.isfinite(v) else ("bad", None)
     if isinstance(raw, datetime | date):
         return "bad", None
-    nt = read_number_text(nfc(str(raw)))
+    nt = read_number_text(str(raw))
     if nt is None:
         return "bad", None
     return "text", nt
@@ -654,24 +666,25 @@ class _Context:
         ids: dict[str, tuple[str | None, str]] = {}  # written id -> (catalogue code or None, reason)
         counts: Counter[str] = Counter()
         first_row: dict[str, int] = {}
+        idents: dict[tuple[Any, Any], tuple[str, str, str]] = {}  # raw (code, name) -> (written, name, id)
+        value_name = self.col_name(value_col)
         for row, cells in rows:
-
-            def cell(j: int | None, cells: list[Any] = cells) -> Any:
-                return cells[j] if j is not None and j < len(cells) else None
-
-            raw_v = cell(value_col)
+            raw_v = _at(cells, value_col)
             if period_col is not None:
-                raw_p = cell(period_col)
-                has_p = not (raw_p is None or (isinstance(raw_p, str) and not raw_p.strip()))
+                raw_p = _at(cells, period_col)
+                has_p = not _blank(raw_p)
             else:
-                raw_p = (cell(year_col), cell(sub_col))
-                has_p = any(not (x is None or (isinstance(x, str) and not x.strip())) for x in raw_p)
-            has_v = not (raw_v is None or (isinstance(raw_v, str) and not raw_v.strip()))
+                raw_p = (_at(cells, year_col), _at(cells, sub_col))
+                has_p = not (_blank(raw_p[0]) and _blank(raw_p[1]))
+            has_v = not _blank(raw_v)
             code: str | None = None
             if multi:
-                written = cell_text(cell(code_col)) if code_col is not None else ""
-                name = cell_text(cell(name_col)) if name_col is not None else ""
-                ident = written or name
+                key = (_at(cells, code_col), _at(cells, name_col))
+                got = idents.get(key)
+                if got is None:
+                    w, n = cell_text(key[0]), cell_text(key[1])
+                    got = idents[key] = (w, n, w or n)
+                written, name, ident = got
                 if not ident:
                     if has_p or has_v:
                         self.errors.add(
@@ -709,10 +722,10 @@ class _Context:
             p = self._long_period(row, raw_p, period_col, year_col, sub_col, serial, pcache)
             if p is None:
                 continue
-            if unit_col is not None and cell(unit_col) is not None:
-                units.add(cell_text(cell(unit_col)))
+            if unit_col is not None and not _blank(_at(cells, unit_col)):
+                units.add(cell_text(_at(cells, unit_col)))
             parsed.append((row, code, p, value_col))
-            self._pend(row, self.col_name(value_col), raw_v, code, p)
+            self._pend(row, value_name, raw_v, code, p)
         if self._matcher is not None:
             for ident, (code, reason) in ids.items():
                 if code is None:
@@ -724,11 +737,18 @@ class _Context:
         return layout
 
     def _serial_column(self, rows: list[Row], j: int) -> bool:
-        vals = [cells[j] for _, cells in rows if j < len(cells) and cells[j] is not None and cell_text(cells[j])]
-        nums = [v for v in vals if isinstance(v, int | float) and not isinstance(v, bool)]
-        if not nums or len(nums) != len(vals) or not all(is_serial(v) for v in nums):
+        """Whether every period cell is an Excel serial day number (a number, or digits in a CSV)."""
+        ex: float | None = None
+        for _, cells in rows:
+            v = _at(cells, j)
+            if _blank(v):
+                continue
+            n = _as_serial(v)
+            if n is None or not is_serial(n):
+                return False
+            ex = n if ex is None else ex
+        if ex is None:
             return False
-        ex = nums[0]
         self.warnings.add(
             None,
             self.col_name(j),
@@ -756,7 +776,7 @@ class _Context:
             got = cache.get(key)
             if got is None:
                 try:
-                    got = parse_period(raw, serial=serial)
+                    got = parse_period(_as_serial(raw) if serial else raw, serial=serial)
                 except PeriodSyntaxError as e:
                     got = e
                 cache[key] = got
@@ -884,13 +904,9 @@ class _Context:
             self.columns[name_col] = ColumnRole(name_col, column_letter(name_col), "", "name")
         seen_codes: dict[str, int] = {}
         for row, cells in rows:
-
-            def cell(j: int | None, cells: list[Any] = cells) -> Any:
-                return cells[j] if j is not None and j < len(cells) else None
-
-            written = cell_text(cell(code_col)) if code_col is not None else ""
-            name = cell_text(cell(name_col)) if name_col is not None else ""
-            present = [j for j in period_cols if not is_missing(cell(j))]
+            written = cell_text(_at(cells, code_col)) if code_col is not None else ""
+            name = cell_text(_at(cells, name_col)) if name_col is not None else ""
+            present = [j for j in period_cols if not is_missing(_at(cells, j))]
             if not written and not name:
                 if present:
                     self.errors.add(
@@ -928,12 +944,12 @@ class _Context:
                 seen_codes[code] = row
             row_year: int | None = None
             if year_col is not None:
-                row_year = self._row_year(row, cell(year_col), year_col)
+                row_year = self._row_year(row, _at(cells, year_col), year_col)
                 if row_year is None:
                     continue
             for j, p in period_cols.items():
                 q = p if p.year is not None else p.with_year(row_year or 0)
-                self._pend(row, self.col_name(j), cell(j), code, q)
+                self._pend(row, self.col_name(j), _at(cells, j), code, q)
         return Layout.WIDE
 
     def _guess_name_col(self, rows: list[Row], first_label: int) -> int:
@@ -1075,12 +1091,8 @@ class _Context:
                 cell.period = mapped[cell.row]
 
     def _finish(self) -> tuple[list[IntakeObservation], Decimal | None]:
-        english = all(
-            header_key(t) in ("period", "value", "ds", "y", "date", "unique_id", "code", "indicator", "time", "values")
-            or header_role(t) is None
-            for j, t in self.h.texts.items()
-            if j in self.h.roles
-        ) and any(header_key(t) in ("period", "value", "ds", "y", "values") for t in self.h.texts.values())
+        named = [header_key(t) for j, t in self.h.texts.items() if j in self.h.roles]
+        english = bool(named) and all(k in _ENGLISH_HEADERS for k in named)
         decimal = _decide_decimal(self.cells, self.opts.decimal, english, self.warnings, self.errors)
         obs: list[IntakeObservation] = []
         seen: dict[tuple[str | None, str], int] = {}
@@ -1095,7 +1107,8 @@ class _Context:
                     percent_at = c
             else:
                 v = nums[k]
-            key = (c.code, c.period.iso)
+            iso = c.period.iso
+            key = (c.code, iso)
             if key in seen:
                 who = f" của '{c.code}'" if c.code else ""
                 who_en = f" of '{c.code}'" if c.code else ""
@@ -1103,14 +1116,14 @@ class _Context:
                     c.row,
                     c.column,
                     c.raw,
-                    f"kỳ {c.period.iso}{who} lặp lại (đã có ở dòng {seen[key]})",
-                    f"period {c.period.iso}{who_en} appears twice (first in row {seen[key]})",
+                    f"kỳ {iso}{who} lặp lại (đã có ở dòng {seen[key]})",
+                    f"period {iso}{who_en} appears twice (first in row {seen[key]})",
                     "Giữ một giá trị cho mỗi kỳ",
                     "Keep one value per period",
                 )
                 continue
             seen[key] = c.row
-            obs.append(IntakeObservation(c.code, c.period.iso, v, c.row, c.column))
+            obs.append(IntakeObservation(c.code, iso, v, c.row, c.column))
         if percent_at is not None:
             self.warnings.add(
                 percent_at.row,
@@ -1138,6 +1151,22 @@ class _Context:
             f"{len(self.missing)} ô không có số liệu ({marks_vi}) được bỏ qua, ở dòng {shown}",
             f"{len(self.missing)} cells without data ({marks_en}) left out, in rows {shown_en}",
         )
+
+
+def _at(cells: list[Any], j: int | None) -> Any:
+    return cells[j] if j is not None and j < len(cells) else None
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _as_serial(raw: Any) -> float | None:
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str) and _RE_SERIAL.match(raw.strip()):
+        return float(raw.strip())
+    return None
 
 
 def _freq(f: str) -> Frequency:

@@ -126,8 +126,36 @@ _FOOTER = re.compile(
 _PLACE_DATE = re.compile(r"(?:^|, )ngay \d{1,2} thang \d{1,2} nam \d{4}")
 
 
+_FOOTER_START = tuple(
+    [
+        "ghi",
+        "chú",
+        "chu",
+        "nguồn",
+        "nguon",
+        "note",
+        "source",
+        "người",
+        "nguoi",
+        "thủ",
+        "thu",
+        "giám",
+        "giam",
+        "ký",
+        "ky",
+        "lập",
+        "lap",
+        "(",
+        "*",
+    ]
+)
+
+
 def is_footer(text: str) -> bool:
     """Whether a row's first text starts a trailing note or signature block ("Ghi chú:", "Nguồn:", "Người lập
     biểu", "Đà Lạt, ngày 5 tháng 7 năm 2024")."""
+    low = text.lstrip().lower()
+    if not low.startswith(_FOOTER_START) and ", ng" not in low:
+        return False  # cheap: most first cells are codes, names or periods
     t = fold(text)
     return bool(_FOOTER.match(t) or _PLACE_DATE.search(t))
