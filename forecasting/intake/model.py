@@ -317,6 +317,57 @@ class IntakeResult:
             out.setdefault(o.code, []).append((o.period, o.value))
         return out
 
+    def one_series(self, code: str | None = None) -> list[tuple[str, float]]:
+        """The ``(period, value)`` pairs of one indicator, for a route that stores one indicator.
+
+        A one-series file gives all its rows; otherwise ``code`` (as matched to the catalogue, or as written)
+        picks the indicator, and may be left out when the file holds exactly one.
+
+        Raises:
+            IntakeError: ``wrong_indicator`` when the file holds no rows for ``code`` or several indicators.
+        """
+        groups = self.by_code()
+        if self.layout == Layout.LONG:
+            return groups.get(None, [])
+        if code is not None and code in groups:
+            return groups[code]
+        if code is None and len(groups) == 1:
+            return next(iter(groups.values()))
+        have = ", ".join(str(c) for c in groups)
+        if code is None:
+            vi, en = f"tệp có nhiều chỉ tiêu ({have})", f"the file holds several indicators ({have})"
+        else:
+            vi, en = f"tệp không có số liệu của chỉ tiêu '{code}' (có: {have})", f"no rows for '{code}' (has: {have})"
+        raise IntakeError(
+            vi,
+            en,
+            [
+                IntakeProblem(
+                    None,
+                    None,
+                    None,
+                    vi,
+                    en,
+                    "Tải tệp nhiều chỉ tiêu lên trang nhập theo danh mục, hoặc giữ lại dòng của chỉ tiêu này",
+                    "Upload a multi-indicator file to the catalogue-level import, or keep only this indicator's rows",
+                )
+            ],
+            code="wrong_indicator",
+        )
+
+    def to_frame(self, default_id: str = "series") -> Any:
+        """A pandas DataFrame ``unique_id, ds, y`` (the CLI's long format); ``default_id`` names a one-series
+        file's series."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "unique_id": [default_id if o.code is None else o.code for o in self.observations],
+                "ds": [o.period for o in self.observations],
+                "y": [o.value for o in self.observations],
+            }
+        )
+
     def to_dict(self, max_observations: int | None = None) -> dict[str, Any]:
         """JSON-ready summary for a dry run; ``max_observations`` caps the listed observations (the count
         is always complete)."""

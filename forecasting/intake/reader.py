@@ -164,23 +164,22 @@ def _find_header(rows: list[Row], layout: Layout | None) -> _Header | None:
 
 
 def _two_level(rows: list[Row], h: _Header) -> _Header:
-    """Years over months: a group row (``Năm 2023`` over ``Tháng 1``..``Tháng 12``) above or as the found row."""
+    """Years over months: a group row (``Năm 2023`` merged over ``Tháng 1``..``Tháng 12``) as the found row or
+    just above it. The lower row is the header; the group row gives years and the names of columns whose
+    header cell is merged down over both rows (``Chỉ tiêu``)."""
     i = h.pos
     if i + 1 < len(rows):
-        low = _classify(rows[i + 1][1])
-        text_labels = {j: p for j, p in low.labels.items() if not isinstance(rows[i + 1][1][j], int | float)}
+        low_cells = rows[i + 1][1]
+        low = _classify(low_cells)
+        text_labels = {j: p for j, p in low.labels.items() if not isinstance(low_cells[j], int | float)}
         if len(text_labels) >= 2 and any(p.year is None for p in text_labels.values()):
-            merged = _Header(pos=i + 1, wide=True, upper=i)
-            merged.roles = {**h.roles, **low.roles}
+            merged = _Header(pos=i + 1, wide=True, upper=i, upper_labels=h.labels)
             merged.texts = {**h.texts, **low.texts}
-            merged.labels = dict(text_labels)
-            merged.unknown = {j: t for j, t in low.unknown.items() if j not in h.roles}
-            # group cells over the period columns are context, not columns of their own
-            merged.unknown.update({j: t for j, t in h.unknown.items() if j not in merged.texts or j in low.unknown})
-            for j in list(merged.unknown):
-                if j in merged.labels or j in merged.roles:
-                    del merged.unknown[j]
-            merged.upper_labels = h.labels
+            merged.roles = {j: r for j, r in {**h.roles, **low.roles}.items() if j not in text_labels}
+            # an upper-row period whose lower cell is empty is a column of its own ("Cả năm 2023")
+            upper_only = {j: p for j, p in h.labels.items() if j not in low.texts and p.year is not None}
+            merged.labels = {**upper_only, **text_labels}
+            merged.unknown = {j: t for j, t in merged.texts.items() if j not in merged.labels and j not in merged.roles}
             return merged
     if i > 0 and any(p.year is None for p in h.labels.values()):
         up = _classify(rows[i - 1][1])
@@ -188,8 +187,9 @@ def _two_level(rows: list[Row], h: _Header) -> _Header:
             h.upper = i - 1
             h.upper_labels = up.labels
             for j, r in up.roles.items():
-                h.roles.setdefault(j, r)
-                h.texts.setdefault(j, up.texts[j])
+                if j not in h.texts:
+                    h.roles[j] = r
+                    h.texts[j] = up.texts[j]
     return h
 
 
@@ -546,7 +546,11 @@ class _Context:
         rows = self.grid.rows[self.h.pos + 1 :]
         for k, (row, cells) in enumerate(rows):
             first = next((v for v in cells if v is not None and str(v).strip()), None)
-            if isinstance(first, str) and is_footer(first):
+            if (
+                isinstance(first, str)
+                and is_footer(first, True)  # cheap superset first; numbers are looked for only then
+                and (is_footer(first, False) or not any(_numeric(v) for v in cells))
+            ):
                 last = rows[-1][0]
                 self.warnings.add(
                     row,
@@ -890,16 +894,15 @@ class _Context:
                 self.columns[j] = ColumnRole(j, column_letter(j), t, "ignored")
             else:
                 self.columns[j] = ColumnRole(j, column_letter(j), t, "skipped")
-                if j > first_label or j not in upper_labels:
-                    self.warnings.add(
-                        self.header_row,
-                        t,
-                        None,
-                        "cột này không phải kỳ (tháng, quý, năm): bỏ qua",
-                        "this column is not a period (month, quarter, year): skipped",
-                        "Nếu đây là số liệu theo kỳ, hãy viết tiêu đề như 'Tháng 1/2024', 'Quý I/2024', 'Năm 2024'",
-                        "If it holds periodic data, head it like 'Tháng 1/2024', 'Quý I/2024', 'Năm 2024'",
-                    )
+                self.warnings.add(
+                    self.header_row,
+                    t,
+                    None,
+                    "cột này không phải kỳ (tháng, quý, năm): bỏ qua",
+                    "this column is not a period (month, quarter, year): skipped",
+                    "Nếu đây là số liệu theo kỳ, hãy viết tiêu đề như 'Tháng 1/2024', 'Quý I/2024', 'Năm 2024'",
+                    "If it holds periodic data, head it like 'Tháng 1/2024', 'Quý I/2024', 'Năm 2024'",
+                )
         if name_col is not None and name_col not in self.columns:
             self.columns[name_col] = ColumnRole(name_col, column_letter(name_col), "", "name")
         seen_codes: dict[str, int] = {}
@@ -1151,6 +1154,15 @@ class _Context:
             f"{len(self.missing)} ô không có số liệu ({marks_vi}) được bỏ qua, ở dòng {shown}",
             f"{len(self.missing)} cells without data ({marks_en}) left out, in rows {shown_en}",
         )
+
+
+def _numeric(v: Any) -> bool:
+    """A number cell, or text that reads as one."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int | float):
+        return True
+    return isinstance(v, str) and any(ch.isdigit() for ch in v) and read_number_text(v) is not None
 
 
 def _at(cells: list[Any], j: int | None) -> Any:

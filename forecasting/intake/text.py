@@ -119,43 +119,30 @@ def header_role(text: str) -> str | None:
     return _ROLES.get(key) or _ROLES.get(key.replace("_", " "))
 
 
-_FOOTER = re.compile(
-    r"^(?:\(?\*+\)?|\(\d+\)\s|ghi chu|chu thich|chu y|nguon|note|source|nguoi lap|thu truong|giam doc|ky ten"
-    r"|ky, ghi ro|lap bieu)"
+# A note needs its colon ("Ghi chú:", "Nguồn:"): "Nguồn vốn đầu tư" is an indicator. Signatures and the
+# place-date line are footers only in a row without numbers (checked by the caller).
+_NOTE = re.compile(r"^\W*(?:ghi chu|chu thich|chu y|nguon(?: so lieu)?|note|notes|source|sources)\s*:")
+_MARK = re.compile(r"^(?:\(\*+\)|\*+|\(\d+\))")
+_SIGNATURE = re.compile(
+    r"^(?:\W*(?:kt\.?|tl\.?|tm\.?)\s*)?(?:nguoi lap|lap bieu|thu truong|giam doc|ky ten|ky, ghi ro)"
 )
 _PLACE_DATE = re.compile(r"(?:^|, )ngay \d{1,2} thang \d{1,2} nam \d{4}")
+_FOOTER_START = ("(", "*", "ghi", "chú", "chu", "nguồn", "nguon", "note", "source", "người", "nguoi", "thủ", "thu",
+                 "giám", "giam", "ký", "ky", "lập", "lap", "kt", "tl", "tm")  # fmt: skip
 
 
-_FOOTER_START = tuple(
-    [
-        "ghi",
-        "chú",
-        "chu",
-        "nguồn",
-        "nguon",
-        "note",
-        "source",
-        "người",
-        "nguoi",
-        "thủ",
-        "thu",
-        "giám",
-        "giam",
-        "ký",
-        "ky",
-        "lập",
-        "lap",
-        "(",
-        "*",
-    ]
-)
+def is_footer(text: str, single: bool) -> bool:
+    """Whether a row starts a trailing note or signature block: "Ghi chú: ...", "Nguồn: ...", "(*) Số liệu
+    sơ bộ" (alone on its row), "Người lập biểu", "KT. GIÁM ĐỐC", "Đà Lạt, ngày 5 tháng 7 năm 2024".
 
-
-def is_footer(text: str) -> bool:
-    """Whether a row's first text starts a trailing note or signature block ("Ghi chú:", "Nguồn:", "Người lập
-    biểu", "Đà Lạt, ngày 5 tháng 7 năm 2024")."""
+    Args:
+        text: the row's first non-empty cell.
+        single: the row has no numbers (signatures and marks count only then).
+    """
     low = text.lstrip().lower()
     if not low.startswith(_FOOTER_START) and ", ng" not in low:
         return False  # cheap: most first cells are codes, names or periods
     t = fold(text)
-    return bool(_FOOTER.match(t) or _PLACE_DATE.search(t))
+    if _NOTE.match(t):
+        return True
+    return single and bool(_MARK.match(t) or _SIGNATURE.match(t) or _PLACE_DATE.search(t))

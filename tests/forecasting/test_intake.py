@@ -828,3 +828,67 @@ def test_million_row_files_are_refused_by_the_row_cap_quickly() -> None:
     with pytest.raises(IntakeError) as e:
         read_table(raw_xlsx(1_000_000, dimension=False))
     assert e.value.code == "too_large" and time.perf_counter() - t0 < 20  # counted while streaming
+
+
+# -- notes that are not footers, helpers for the service -------------------------------------------
+def test_indicator_named_like_a_note_is_not_a_footer() -> None:
+    rows = [
+        ("Chỉ tiêu", "Tháng 1/2024", "Tháng 2/2024"),
+        ("Nguồn vốn đầu tư", "10", "11"),
+        ("Thu ngân sách", "1", "2"),
+        ("Nguồn: Cục Thống kê",),
+    ]
+    r = read_table(csv_bytes(rows))
+    assert r.codes == ["Nguồn vốn đầu tư", "Thu ngân sách"]
+    assert any("ghi chú" in w.vi and w.row == 4 for w in r.warnings)
+
+
+@pytest.mark.parametrize(
+    ("footer", "is_footer_row"),
+    [
+        ("Ghi chú: số liệu sơ bộ", True),
+        ("(*) Số liệu ước tính", True),
+        ("KT. GIÁM ĐỐC", True),
+        ("Đà Lạt, ngày 5 tháng 7 năm 2024", True),
+        ("note_x", False),
+        ("Source", False),
+    ],
+)
+def test_footer_rows(footer: str, is_footer_row: bool) -> None:
+    rows = [("unique_id", "ds", "y"), ("a", "2024-01", "1"), (footer,) if is_footer_row else (footer, "2024-01", "2")]
+    r = read_table(csv_bytes(rows))
+    assert len(r.observations) == (1 if is_footer_row else 2)
+
+
+def test_two_level_header_with_a_year_total_column() -> None:
+    rows = [
+        ["Chỉ tiêu", "Năm 2023", None, "Cả năm 2023", "Ghi chú"],
+        [None, "Quý III", "Quý IV", None, None],
+        ["Lượt khách du lịch", 1, 2, 10, "sơ bộ"],
+    ]
+    data = xlsx_bytes({"S": rows}, merges={"S": ["A1:A2", "B1:C1", "D1:D2", "E1:E2"]})
+    r = read_table(data, options=IntakeOptions(catalogue=CATALOGUE))
+    assert obs(r) == [("khach", "2023-Q3", 1.0), ("khach", "2023-Q4", 2.0)]
+    roles = {c.header: c.role for c in r.columns}
+    assert roles == {
+        "Chỉ tiêu": "name",
+        "Quý III": "period",
+        "Quý IV": "period",
+        "Cả năm 2023": "skipped",
+        "Ghi chú": "ignored",
+    }
+    yearly = read_table(data, options=IntakeOptions(catalogue=CATALOGUE, frequency="Y"))
+    assert obs(yearly) == [("khach", "2023", 10.0)]
+
+
+def test_one_series_and_frame() -> None:
+    long = read_table(csv_bytes([("Kỳ", "Giá trị"), ("01/2024", "1")]))
+    assert long.one_series() == [("2024-01", 1.0)]
+    assert long.to_frame("x").to_dict("list") == {"unique_id": ["x"], "ds": ["2024-01"], "y": [1.0]}
+    wide = read_table(xlsx_bytes({"S": bieu_rows()}), options=IntakeOptions(catalogue=CATALOGUE))
+    assert wide.one_series("khach") == [("2024-01", 500.0), ("2024-02", 520.0)]
+    with pytest.raises(IntakeError) as e:
+        wide.one_series()
+    assert e.value.code == "wrong_indicator" and "thu_ns" in str(e.value)
+    with pytest.raises(IntakeError):
+        wide.one_series("other")
