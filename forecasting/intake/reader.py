@@ -108,6 +108,7 @@ class _Header:
     texts: dict[int, str] = field(default_factory=dict)
     upper: int | None = None  # index of a group-header row above (years over months)
     upper_labels: dict[int, Period] = field(default_factory=dict)  # that row's period cells
+    numbers: int = 0  # cells holding numbers other than years
 
 
 def _classify(cells: list[Any]) -> _Header:
@@ -126,10 +127,14 @@ def _classify(cells: list[Any]) -> _Header:
             h.labels[j] = p
             continue
         h.unknown[j] = t
+        if _numeric(v):
+            h.numbers += 1
     return h
 
 
 def _is_wide(h: _Header, forced: bool) -> bool:
+    if h.numbers:
+        return False  # a header holds words and period labels, not values
     has_name = any(r in ("name", "code") for r in h.roles.values())
     long_roles = any(r in ("value", "period") for r in h.roles.values())
     # one period column is enough under a named indicator column ("Chỉ tiêu | Tháng 1/2024")
@@ -448,6 +453,28 @@ def _choose_sheet(wb: Any, opts: IntakeOptions, warnings: _Notes) -> tuple[str, 
 
 
 def _no_header(grid: Grid, opts: IntakeOptions) -> IntakeError:
+    for row, cells in grid.rows[:HEADER_SCAN_ROWS]:
+        h = _classify(cells)
+        periods = [t for j, t in h.texts.items() if h.roles.get(j) in _PERIODISH]
+        others = [t for j, t in h.texts.items() if j in h.unknown]
+        if periods and len(others) > 1 and opts.layout != Layout.WIDE:
+            shown = ", ".join(repr(t) for t in others[:8])
+            return IntakeError(
+                "không biết cột nào là giá trị",
+                "which column holds the values is unclear",
+                [
+                    IntakeProblem(
+                        row,
+                        None,
+                        None,
+                        f"có cột kỳ {periods[0]!r} nhưng không có cột 'Giá trị'; các cột khác: {shown}",
+                        f"there is a period column {periods[0]!r} but no 'value' column; other columns: {shown}",
+                        "Đổi tên cột cần nhập thành 'Giá trị' (hoặc 'value'), hoặc thêm cột 'Mã chỉ tiêu'",
+                        "Rename the column to load 'Giá trị' (or 'value'), or add an indicator code column",
+                    )
+                ],
+                code="no_header",
+            )
     seen = "; ".join(
         f"{row}: " + " | ".join(cell_text(v) for v in cells if cell_text(v))[:80] for row, cells in grid.rows[:5]
     )

@@ -93,6 +93,7 @@ for _role, _terms in {
         "indicator_code",
         "unique_id",
         "series_id",
+        "series",
         "id",
     ),
     "name": ("chi tieu", "ten chi tieu", "ten", "noi dung", "indicator", "indicator name", "name"),

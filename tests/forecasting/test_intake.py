@@ -892,3 +892,22 @@ def test_one_series_and_frame() -> None:
     assert e.value.code == "wrong_indicator" and "thu_ns" in str(e.value)
     with pytest.raises(IntakeError):
         wide.one_series("other")
+
+
+def test_series_month_value_is_multi_series() -> None:
+    rows = [("series", "month", "value"), ("a", "2014-01", "0.69"), ("b", "2014-01", "5.45")]
+    r = read_table(csv_bytes(rows))
+    assert r.layout == Layout.LONG_MULTI and obs(r) == [("a", "2014-01", 0.69), ("b", "2014-01", 5.45)]
+
+
+def test_a_data_row_with_dates_is_not_taken_for_a_wide_header() -> None:
+    """A GSO-derived table: several value columns, dates in data rows; the error names the way out."""
+    rows = [
+        ("", "Ngành", "Total-M", "YOY", "Date", "Month", "PreMonth"),
+        ("0", "TỔNG TRỊ GIÁ", "31109.32", "25.67", "2025-02-28", "2025-02", "2025-01"),
+        ("1", "Khu vực trong nước", "8388", "32.84", "2025-02-28", "2025-02", "2025-01"),
+    ]
+    with pytest.raises(IntakeError) as e:
+        read_table(csv_bytes(rows))
+    assert e.value.code == "no_header" and "'Total-M'" in e.value.problems[0].en
+    assert "Giá trị" in e.value.problems[0].fix_vi
