@@ -663,6 +663,8 @@ class _Context:
             year_col = sub_col = None
         code_col = by_role.get("code", [None])[0]
         name_col = by_role.get("name", [None])[0]
+        if opts.layout == Layout.LONG:  # forced one series: indicator columns are ignored
+            code_col = name_col = None
         pj = period_col if period_col is not None else sub_col
         self.period_column = self.col_name(pj) if pj is not None else None
         multi = code_col is not None or name_col is not None
@@ -675,7 +677,7 @@ class _Context:
                 code="no_header",
                 row=self.header_row,
             )
-        layout = Layout.LONG_MULTI if multi and opts.layout != Layout.LONG else Layout.LONG
+        layout = Layout.LONG_MULTI if multi else Layout.LONG
         used = {
             value_col: "value",
             period_col: "period",

@@ -911,3 +911,16 @@ def test_a_data_row_with_dates_is_not_taken_for_a_wide_header() -> None:
         read_table(csv_bytes(rows))
     assert e.value.code == "no_header" and "'Total-M'" in e.value.problems[0].en
     assert "Giá trị" in e.value.problems[0].fix_vi
+
+
+def test_forced_layouts() -> None:
+    rows = [("Mã", "Kỳ", "Giá trị"), ("a", "01/2024", "1"), ("a", "02/2024", "2")]
+    forced = read_table(csv_bytes(rows), options=IntakeOptions(layout=Layout.LONG))
+    assert forced.layout == Layout.LONG and forced.one_series() == [("2024-01", 1.0), ("2024-02", 2.0)]
+    assert [c.role for c in forced.columns] == ["ignored", "period", "value"]
+    with pytest.raises(IntakeError) as e:
+        read_table(csv_bytes(rows), options=IntakeOptions(layout=Layout.WIDE))
+    assert e.value.code == "no_header"
+    with pytest.raises(IntakeError) as e:
+        read_table(csv_bytes([("Kỳ", "Giá trị"), ("01/2024", "1")]), options=IntakeOptions(layout=Layout.LONG_MULTI))
+    assert e.value.code == "no_header"
