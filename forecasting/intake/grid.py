@@ -158,6 +158,15 @@ def _sniff_delimiter(text: str) -> str:
 def read_csv(data: bytes, limits: IntakeLimits) -> Grid:
     """Read CSV bytes within the caps (rows are counted as they are read; reading stops past the cap)."""
     text = _decode(data, limits)
+    if '"' not in text and text.count("\n") > limits.max_rows + 1:
+        # without quotes every line is a record: refuse before building any row
+        raise _too_large(
+            f"tệp có hơn {_vi_int(limits.max_rows)} dòng",
+            f"the file has more than {limits.max_rows:,} rows",
+            "Chia tệp thành nhiều tệp nhỏ hơn",
+            "Split the file into smaller files",
+            limits,
+        )
     delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[Row] = []

@@ -44,7 +44,7 @@ def csv_bytes(rows: Iterable[Sequence[Any]], sep: str = ",", bom: bool = False) 
 
 
 def xlsx_bytes(
-    sheets: dict[str, list[list[Any]]],
+    sheets: dict[str, Sequence[Any]],
     merges: dict[str, list[str]] | None = None,
     number_formats: dict[str, dict[str, str]] | None = None,
 ) -> bytes:
@@ -924,3 +924,36 @@ def test_forced_layouts() -> None:
     with pytest.raises(IntakeError) as e:
         read_table(csv_bytes([("Kỳ", "Giá trị"), ("01/2024", "1")]), options=IntakeOptions(layout=Layout.LONG_MULTI))
     assert e.value.code == "no_header"
+
+
+def test_xlsx_serial_numbers_without_a_date_format() -> None:
+    rows = [["Thời gian", "Giá trị"], [43466, 1], [43497, 2]]
+    r = read_table(xlsx_bytes({"S": rows}))
+    assert [o.period for o in r.observations] == ["2019-01", "2019-02"]
+
+
+def test_row_cap_counts_records_not_lines_when_quoted() -> None:
+    rows = [("Kỳ", "Giá trị", "Ghi chú")] + [(f"{m:02d}/2024", "1", "dòng 1\ndòng 2") for m in range(1, 13)]
+    data = csv_bytes(rows)
+    assert data.count(b"\n") > 20
+    assert len(read_table(data, options=IntakeOptions(limits=IntakeLimits(max_rows=20))).observations) == 12
+    with pytest.raises(IntakeError):
+        read_table(data, options=IntakeOptions(limits=IntakeLimits(max_rows=10)))
+
+
+def test_entity_expansion_bomb_is_refused() -> None:
+    """A DTD that expands 'lol' 10^8 times in sharedStrings.xml: the XML parser's amplification limit refuses it."""
+    good = raw_xlsx(5)
+    entities = '<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 9))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            part = zin.read(info)
+            if info.filename == "xl/sharedStrings.xml":
+                text = part.decode().replace('<?xml version="1.0" encoding="UTF-8"?>', "")
+                part = (f"<!DOCTYPE sst [{entities}]>" + text.replace("<t>s0</t>", "<t>&l8;</t>")).encode()
+            zout.writestr(info, part)
+    t0 = time.perf_counter()
+    with pytest.raises(IntakeError) as e:
+        read_table(buf.getvalue(), "x.xlsx")
+    assert e.value.code == "unsupported_format" and time.perf_counter() - t0 < 5
