@@ -958,9 +958,9 @@ class _Context:
                     self.unmatched.append(UnmatchedRow(row, written, name, len(present), vi, en))
                     continue
             else:
-                if not present:
-                    continue  # a section heading ("I. NÔNG NGHIỆP")
                 code = written or name
+            if not present:
+                continue  # a section heading ("I. NÔNG NGHIỆP"), or an indicator without data yet
             if code in seen_codes:
                 self.errors.add(
                     row,
