@@ -287,6 +287,7 @@ def _check_zip(data: bytes, limits: IntakeLimits) -> None:
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
+_DIMENSION = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"')
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 
 
@@ -321,6 +322,10 @@ def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: IntakeLimits
             chunk = f.read(1 << 20)
             if not chunk:
                 break
+            if not rows and not carry and (dim := _DIMENSION.search(chunk)):
+                declared = int(dim.group(2) or dim.group(1)) - int(dim.group(1)) + 1
+                if declared > limits.max_rows:
+                    return declared, cells  # the declared size is enough to refuse
             buf = carry + chunk
             cut = buf.rfind(b"<")
             if cut <= 0:
