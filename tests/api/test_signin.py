@@ -69,9 +69,7 @@ def test_sign_in_opens_a_session_with_a_safe_cookie(web: Web) -> None:
     assert len(entries) == 1 and entries[0].object_id == str(user.id) and entries[0].detail["address"] == "10.0.0.1"
 
 
-def test_cookie_is_secure_over_https_and_behind_a_trusted_proxy_only(
-    web: Web, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cookie_is_secure_over_https_and_behind_a_trusted_proxy_only(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
     web.create_user("hoa.tran", "viewer")
     r = web.sign_in(web.client(base_url="https://testserver"), "hoa.tran")
     assert r.status_code == 303 and "Secure" in r.headers["set-cookie"]
