@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api.security_headers import CSP, DOCS_CSP
-from tests.api.auth_support import Web, sqlite_services, wipe  # noqa: F401
+from tests.api.auth_support import Web, wipe
 
 EXPECTED = {
     "content-security-policy": CSP,

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from api.storage.tables import User, UserSession, utcnow
-from tests.api.auth_support import PASSWORD, Web, auth_services, web  # noqa: F401
+from tests.api.auth_support import PASSWORD, Web
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -258,3 +258,58 @@ def test_disabled_user_cannot_sign_in_and_their_sessions_end(web: Web) -> None:
         "user.disable",
         "user.enable",
     ]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("auth_services", ["sqlite"], indirect=True)
+def test_a_person_signs_in_and_out_in_a_real_browser(web: Web) -> None:
+    """Chromium finds the fields by their Vietnamese labels, and the page breaks no rule of the CSP."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from tests.api.test_dashboard_browser import CHROMIUM
+
+    web.create_user("lan.nguyen", "viewer", name="Nguyễn Thị Lan")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(web.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            console: list[str] = []
+            page.on("console", lambda m: console.append(m.text))
+            page.goto(base + "/login?next=/dashboard")
+            assert page.url == base + "/dang-nhap?next=/dashboard"
+            page.get_by_label("Tên đăng nhập").fill("lan.nguyen")
+            page.get_by_label("Mật khẩu").fill("sai-mật-khẩu-rồi")
+            page.get_by_role("button", name="Đăng nhập").click()
+            page.wait_for_selector("text=Tên đăng nhập hoặc mật khẩu không đúng.")
+            page.get_by_label("Mật khẩu").fill(PASSWORD)
+            page.get_by_role("button", name="Đăng nhập").click()
+            page.wait_for_url(base + "/dashboard")
+            cookie = next(c for c in page.context.cookies() if c["name"] == "ioc_session")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+            page.goto(base + "/dang-nhap")
+            assert "Nguyễn Thị Lan" in page.inner_text("main")
+            page.get_by_role("button", name="Đăng xuất").click()
+            page.wait_for_selector("text=Bạn đã đăng xuất.")
+            assert not [c for c in page.context.cookies() if c["name"] == "ioc_session"]
+            assert not [m for m in console if "Content Security Policy" in m], console
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from api import throttle
 from api.settings import AuthSettings
 from api.storage.tables import AuthThrottle
-from tests.api.auth_support import PASSWORD, Web, auth_services, web  # noqa: F401
+from tests.api.auth_support import PASSWORD, Web
 
 BAD_KEY = {"Authorization": "Bearer ioc_000000000000_khong-dung"}
 

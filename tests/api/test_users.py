@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from api.users import (
     normalize_username,
     validate_password,
 )
-from tests.api.auth_support import FAST_HASH, PASSWORD, Web, auth_services, web  # noqa: F401
+from tests.api.auth_support import FAST_HASH, PASSWORD, Web
 from tests.conftest import make_settings, settings_env
 
 ROOT = Path(__file__).parents[2]
