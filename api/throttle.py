@@ -107,24 +107,29 @@ def record_failure(session: Session, scope: str, key: str, limits: Limits, now: 
     """Count one failure (atomically); lock the key when the count reaches ``limits.lock_after``."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=limits.window_s)
+    table: Any = AuthThrottle.__table__
+    expired = table.c.window_start <= cutoff
+    values = {"scope": scope, "key": key, "failures": 1, "window_start": now, "last_failure_at": now}
+    updates = {
+        "failures": case((expired, 1), else_=table.c.failures + 1),
+        "window_start": case((expired, now), else_=table.c.window_start),
+        "last_failure_at": now,
+    }
     dialect = session.get_bind().dialect.name
+    stmt: Any
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects import postgresql
+
+        stmt = postgresql.insert(table).values(**values)
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects import sqlite
+
+        stmt = sqlite.insert(table).values(**values)
     else:  # pragma: no cover - the service runs on these two only
         raise RuntimeError(f"throttle needs SQLite or PostgreSQL, got {dialect}")
-    table = AuthThrottle.__table__
-    stmt = insert(table).values(scope=scope, key=key, failures=1, window_start=now, last_failure_at=now)
-    expired = table.c.window_start <= cutoff
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.scope, table.c.key],
-        set_={
-            "failures": case((expired, 1), else_=table.c.failures + 1),
-            "window_start": case((expired, now), else_=table.c.window_start),
-            "last_failure_at": now,
-        },
-    ).returning(table.c.failures, table.c.locked_until)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.scope, table.c.key], set_=updates).returning(
+        table.c.failures, table.c.locked_until
+    )
     failures, locked_until = session.execute(stmt).one()
     locked_until = _aware(locked_until)
     newly_locked = False

@@ -75,7 +75,7 @@ def _out(user: UserInfo) -> UserOut:
         subject=user.subject,
         username=user.username,
         name=user.name,
-        role=user.role,  # type: ignore[arg-type]  # stored roles are checked on the way in
+        role=user.role,  # stored roles are checked on the way in
         disabled=user.disabled,
         created_at=user.created_at,
         updated_at=user.updated_at,
