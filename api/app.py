@@ -7,10 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
+from api.authn import install_auth_handlers
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, RequestMetrics
 from api.routes import audit, dashboard, forecasts, health, indicators, jobs, models, social, transcriptions
+from api.routes import session as session_routes
+from api.routes import users as users_routes
+from api.security_headers import SecurityHeaders
 from api.services import Services
 from api.settings import Settings, get_settings
 from api.worker import WorkerPool
@@ -58,6 +63,7 @@ def create_app(
     app = FastAPI(title="Điều hành AI", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = svc
     install_error_handlers(app)
+    install_auth_handlers(app)
 
     upload_paths = {"/v1/transcriptions"}
 
@@ -68,12 +74,25 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(RequestMetrics, metrics=svc.metrics)
+    app.add_middleware(
+        SecurityHeaders, is_https=lambda scope: _is_https(scope, settings), hsts_max_age_s=settings.auth.hsts_max_age_s
+    )
 
     for module in (health, jobs, models, audit, indicators, forecasts, transcriptions, social, dashboard):
         app.include_router(module.router)
+    for router in (session_routes.router, session_routes.api_router, users_routes.router):
+        app.include_router(router)
     from fastapi.staticfiles import StaticFiles
 
     from api.routes.dashboard import STATIC_DIR
 
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     return app
+
+
+def _is_https(scope: Scope, settings: Settings) -> bool:
+    from starlette.requests import Request
+
+    from api.authn import request_is_https
+
+    return request_is_https(Request(scope), settings)

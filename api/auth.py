@@ -29,15 +29,28 @@ ADMIN = frozenset({"admin"})
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller behind a request."""
+    """The caller behind a request: a machine's API key or a signed-in person.
+
+    ``name`` is for display only; ownership and audit use :attr:`subject`, which never changes when a
+    person or key is renamed."""
 
     key_id: int | None
     name: str
     role: str
+    user_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def subject(self) -> str:
+        """Stable identity: ``"user:<id>"``, ``"key:<id>"`` or ``"system"`` (the CLI and startup)."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.key_id is not None:
+            return f"key:{self.key_id}"
+        return "system"
 
 
 SYSTEM = Principal(key_id=None, name="system", role="admin")

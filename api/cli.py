@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_users import users_app
 from api.settings import get_settings
 
 app = typer.Typer(help="Điều hành AI: forecasting, transcription and social listening.", no_args_is_help=True)
@@ -23,6 +24,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 
 console = Console(stderr=True)
 

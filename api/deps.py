@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.auth import ADMIN, ANALYST, SECRETARY, VIEWER, Principal, authenticate
-from api.errors import Forbidden, Unauthorized
+from api.auth import ADMIN, ANALYST, SECRETARY, VIEWER, Principal
+from api.authn import authenticate_request, presented_csrf
+from api.errors import Forbidden
 from api.services import Services
 
 
@@ -29,15 +30,11 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def current_principal(request: Request, services: ServicesDep) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' (made with `ioc keys create`)")
-    with services.db.transaction() as s:
-        who = authenticate(s, key.strip(), services.settings.secret_key.get_secret_value())
-    if who is None:
-        raise Unauthorized("invalid or revoked API key")
+def current_principal(
+    request: Request, services: ServicesDep, csrf: Annotated[str | None, Depends(presented_csrf)]
+) -> Principal:
+    """A Bearer API key (machines) or a session cookie with its CSRF token on writes (people)."""
+    who = authenticate_request(request, services, csrf)
     request.state.principal = who
     return who
 

@@ -64,6 +64,42 @@ class SocialSettings(BaseModel):
     public_data_dir: Path | None = Field(None, description="../shared/data/sentiment layout, for retraining")
 
 
+class ThrottleSettings(BaseModel):
+    """Failed authentications: past ``*_delay_after`` failures in ``window_s`` each attempt waits
+    ``delay_base_s * 2**(n - delay_after)`` seconds (at most ``delay_max_s``) after the last failure; at
+    ``*_lock_after`` the account or address is refused for ``lock_s`` (429 with Retry-After)."""
+
+    window_s: float = Field(900.0, gt=0, description="window in which failures are counted, seconds")
+    account_delay_after: int = Field(5, ge=1, description="failed sign-ins of one user name before slowing down")
+    account_lock_after: int = Field(10, ge=1, description="failed sign-ins of one user name that lock it")
+    address_delay_after: int = Field(20, ge=1, description="failed sign-ins from one address before slowing down")
+    address_lock_after: int = Field(100, ge=1, description="failed sign-ins from one address that lock it")
+    key_delay_after: int = Field(20, ge=1, description="wrong API keys from one address before slowing down")
+    key_lock_after: int = Field(100, ge=1, description="wrong API keys from one address that lock it")
+    lock_s: float = Field(900.0, gt=0, description="how long a lock lasts, seconds")
+    delay_base_s: float = Field(1.0, gt=0, description="first delay once slowing down, seconds (doubles)")
+    delay_max_s: float = Field(60.0, gt=0, description="longest delay between attempts, seconds")
+
+
+class AuthSettings(BaseModel):
+    """People signing in (sessions, passwords) and the security headers."""
+
+    session_idle_s: float = Field(3600.0, gt=0, description="a session unused this long ends, seconds")
+    session_absolute_s: float = Field(12 * 3600.0, gt=0, description="a session ends this long after sign-in")
+    cookie_name: str = Field("ioc_session", description="name of the session cookie")
+    cookie_samesite: Literal["lax", "strict"] = "lax"
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For/-Proto are believed",
+    )
+    hsts_max_age_s: int = Field(31_536_000, ge=0, description="Strict-Transport-Security max-age over HTTPS")
+    password_min_length: int = Field(10, ge=8, description="shortest password accepted, characters")
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations (RFC 9106 low-memory: 3)")
+    argon2_memory_kib: int = Field(65536, ge=1024, description="argon2id memory per hash, KiB")
+    argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes")
+    throttle: ThrottleSettings = ThrottleSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOC_", env_nested_delimiter="__", extra="ignore")
 
@@ -86,6 +122,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = SpeechSettings()
     forecasting: ForecastingSettings = ForecastingSettings()
     social: SocialSettings = SocialSettings()
+    auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

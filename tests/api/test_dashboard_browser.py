@@ -79,7 +79,7 @@ def test_dashboard_shows_indicators_forecast_and_models(server: tuple[str, str],
 
         page.fill("#key", "ioc_000000000000_wrong")
         page.click("button[type=submit]")
-        page.wait_for_function("document.getElementById('message').textContent.includes('Không kết nối được')")
+        page.wait_for_function("() => document.getElementById('message').textContent.includes('Không kết nối được')")
         assert page.is_hidden("#content")
 
         page.fill("#key", key)
@@ -94,7 +94,7 @@ def test_dashboard_shows_indicators_forecast_and_models(server: tuple[str, str],
         assert "smape" in page.inner_text("#backtest")
         # monthly: the X-13 seasonal adjustment, drawn by the API, with the Tết effect in words
         page.wait_for_selector("#seasonal-box:not([hidden]) #seasonal[src^='blob:']", timeout=60_000)
-        page.wait_for_function("document.getElementById('seasonal').naturalWidth > 0")
+        page.wait_for_function("() => document.getElementById('seasonal').naturalWidth > 0")
         assert "Tết" in page.inner_text("#seasonal-meta") and "t = -" in page.inner_text("#seasonal-meta")
         models = page.inner_text("#model-table")
         assert "forecasting" in models and "sentiment" in models

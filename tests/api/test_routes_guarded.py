@@ -54,6 +54,12 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/social/alerts"): ALL,
     ("GET", "/v1/social/review"): ANALYST,
     ("POST", "/v1/social/labels"): ANALYST,
+    # people and sessions
+    ("GET", "/v1/me"): ALL,
+    ("GET", "/v1/users"): ADMIN,
+    ("POST", "/v1/users"): ADMIN,
+    ("PATCH", "/v1/users/{user_id}"): ADMIN,
+    ("POST", "/v1/users/{user_id}/reset-password"): ADMIN,
 }
 
 
@@ -76,7 +82,9 @@ def test_every_route_is_in_the_contract_table(client: Any) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_each_route_refuses_missing_bad_and_wrong_keys(client: Any, auth: Any) -> None:
+def test_each_route_refuses_missing_bad_and_wrong_keys(client: Any, auth: Any, monkeypatch: Any) -> None:
+    # one bad key per route from one address: more than the wrong-key throttle allows (tested on its own)
+    monkeypatch.setattr(client.app.state.services.settings.auth.throttle, "key_delay_after", 10_000)
     routes = _routes(client.app)
     assert len(routes) >= 6
     for method, path in routes:
