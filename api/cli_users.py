@@ -22,8 +22,10 @@ console = Console(stderr=True)
 
 def _services() -> Any:
     from api.services import Services
+    from api.tasks import build_task_registry
 
-    return Services.start(get_settings())
+    settings = get_settings()
+    return Services.start(settings, build_task_registry(settings.jobs.plugins))
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

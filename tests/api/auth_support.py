@@ -43,13 +43,15 @@ def _postgres_database() -> tuple[str, Any]:
 
 def start_services(kind: str, tmp: Path) -> tuple[Any, Any]:
     from api.services import Services
+    from api.tasks import build_task_registry
 
     drop = None
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'ioc.db'}"
     else:
         url, drop = _postgres_database()
-    svc = Services.start(make_settings(tmp / "var", database_url=url, auth=dict(FAST_HASH)))
+    settings = make_settings(tmp / "var", database_url=url, auth=dict(FAST_HASH))
+    svc = Services.start(settings, build_task_registry(settings.jobs.plugins))
 
     def close() -> None:
         svc.close()

@@ -1,7 +1,7 @@
 """users, sign-in sessions and the failed-authentication throttle
 
 Revision ID: 0002_users
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-05 01:27:33.500623
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_users"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
