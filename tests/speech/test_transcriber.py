@@ -8,12 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from speech.decoding import collapse_segment, is_repeated, max_length, prefix_before_loop
 from speech.errors import AudioError, ModelError
 from speech.transcriber import (
     TranscribeOptions,
     Transcriber,
-    _collapse,
-    _is_repeated,
     _quiet_cut,
     default_compute_type,
 )
@@ -57,7 +56,7 @@ def test_collapse_keeps_words_in_step() -> None:
         Word(i, i + 0.5, f" {w}") for i, w in enumerate(["kinh", "tế", "tình", "tình", "tình", "tình", "tình", "hình"])
     )
     seg = Segment(0, 8, "kinh tế tình tình tình tình tình hình", words=words)
-    fixed = _collapse(seg)
+    fixed = collapse_segment(seg)
     assert fixed.text == "kinh tế tình hình"
     assert [w.text for w in fixed.words] == [" kinh", " tế", " tình", " hình"]
     assert fixed.flags == ("repetition_repaired",)
@@ -66,8 +65,8 @@ def test_collapse_keeps_words_in_step() -> None:
 def test_identical_segments_dropped_from_the_third() -> None:
     seen: list[str] = []
     text = "cảm ơn các bạn đã theo dõi"
-    assert [_is_repeated(text, seen) for _ in range(4)] == [False, False, True, True]
-    assert not _is_repeated("Dạ.", ["dạ.", "dạ."])  # short replies repeat for real
+    assert [is_repeated(text, seen) for _ in range(4)] == [False, False, True, True]
+    assert not is_repeated("Dạ.", ["dạ.", "dạ."])  # short replies repeat for real
 
 
 def test_quiet_cut_finds_the_pause() -> None:
@@ -238,7 +237,11 @@ def test_window_keeps_order_and_batches_the_redecoding(tmp_path: Path) -> None:
     done: list[float] = []
     segs = list(
         t._window(
-            np.zeros(16000 * 15, np.float32), 100.0, TranscribeOptions(batch_size=2), _Progress(done.append, 200.0), []
+            np.zeros(16000 * 15, np.float32),
+            100.0,
+            TranscribeOptions(batch_size=2),
+            _Progress(200.0, 0.0, done.append),
+            [],
         )
     )
     assert [s.start for s in segs] == [100.0 + 2 * i for i in range(7)]
@@ -256,14 +259,12 @@ def test_window_keeps_order_and_batches_the_redecoding(tmp_path: Path) -> None:
 
 
 def test_prefix_before_loop_keeps_the_words_before_it() -> None:
-    from speech.transcriber import _prefix_before_loop
-
     vocab = {1: " kinh", 2: " t", 3: "ế", 4: " tình", 5: ".", 50000: ""}  # 50000: a timestamp token
     tok = SimpleNamespace(decode=lambda ids: "".join(vocab[i] for i in ids))
     tokens = [50000, 1, 2, 3, 4, 4, 4, 4, 4, 5]
-    assert _prefix_before_loop(tok, tokens) == [50000, 1, 2, 3]
-    assert _prefix_before_loop(tok, [4, 4, 4, 4, 4]) == []
-    assert _prefix_before_loop(tok, [1, 2, 3, 5]) == []
+    assert prefix_before_loop(tok, tokens) == [50000, 1, 2, 3]
+    assert prefix_before_loop(tok, [4, 4, 4, 4, 4]) == []
+    assert prefix_before_loop(tok, [1, 2, 3, 5]) == []
 
 
 @pytest.mark.slow
@@ -276,13 +277,11 @@ def test_first_pass_token_cap_leaves_room_for_a_long_prompt(transcriber: Transcr
 
 
 def test_max_length_accounts_for_ctranslate2_halving_it() -> None:
-    from speech.transcriber import _max_length
-
-    assert _max_length(448, 3, 0, 100) == 200
-    assert _max_length(448, 3, 30, 100) == 260  # a forced prefix counts in the output
-    assert _max_length(448, 150, 0, 100) == 249  # a long prompt leaves room for the output after it
-    assert _max_length(448, 3, 0, 224) is None  # Whisper's own limit: no cap needed
-    assert _max_length(448, 3, 0, 300) is None
+    assert max_length(448, 3, 0, 100) == 200
+    assert max_length(448, 3, 30, 100) == 260  # a forced prefix counts in the output
+    assert max_length(448, 150, 0, 100) == 249  # a long prompt leaves room for the output after it
+    assert max_length(448, 3, 0, 224) is None  # Whisper's own limit: no cap needed
+    assert max_length(448, 3, 0, 300) is None
 
 
 @pytest.mark.slow
@@ -291,8 +290,6 @@ def test_max_length_caps_real_decoding_at_the_token_budget(transcriber: Transcri
     from faster_whisper.audio import decode_audio
     from faster_whisper.tokenizer import Tokenizer
 
-    from speech.transcriber import _max_length
-
     whisper = transcriber.model
     tokenizer = Tokenizer(whisper.hf_tokenizer, True, task="transcribe", language="vi")
     features = whisper.feature_extractor(decode_audio(str(TWO_SPEAKERS)))[:, :3000]
@@ -300,10 +297,10 @@ def test_max_length_caps_real_decoding_at_the_token_budget(transcriber: Transcri
     for prompt in ([], tokenizer.encode(" Phường 1, thành phố Bảo Lộc, Đà Lạt, Đơn Dương." * 4)):
         full = whisper.get_prompt(tokenizer, prompt, without_timestamps=False)
         for budget in (12, 30):
-            max_length = _max_length(whisper.max_length, len(full), 0, budget)
-            assert max_length is not None
+            length = max_length(whisper.max_length, len(full), 0, budget)
+            assert length is not None
             out = whisper.model.generate(
-                ctranslate2.StorageView.from_array(encoded), [full], beam_size=1, max_length=max_length
+                ctranslate2.StorageView.from_array(encoded), [full], beam_size=1, max_length=length
             )
             assert len(out[0].sequences_ids[0]) == budget  # 18 s of speech need more: the budget binds exactly
 
@@ -314,7 +311,7 @@ def test_looping_chunks_are_decoded_again_together_across_batches(
 ) -> None:
     from faster_whisper.audio import decode_audio
 
-    import speech.transcriber as st
+    import speech.decoding as sd
 
     # Four copies of the two-speaker recording, 30.7 s apart: several VAD chunks (at most 30 s each), batches of 1.
     clip = decode_audio(str(TWO_SPEAKERS))
@@ -326,7 +323,7 @@ def test_looping_chunks_are_decoded_again_together_across_batches(
         flagged.append(duration_s)
         return True
 
-    monkeypatch.setattr(st, "_loop_swallowed_speech", every_chunk_loops)
+    monkeypatch.setattr(sd, "loop_swallowed_speech", every_chunk_loops)
     whisper = transcriber.model
     calls: list[tuple[int, int]] = []
     real = whisper.model
