@@ -17,7 +17,7 @@ batches. What still loops, and loops that swallowed nothing, are collapsed to on
 
 Speech no segment covers is decoded again (``fill_gaps``): Whisper base often ends a 30 s chunk with seconds
 of speech left, or skips a chunk's first sentence, and the batched pipeline never goes back (3-13 s holes on
-a 102 s meeting). The stretches of VAD speech between two segments (1.5 s of speech or more) are decoded on
+a 102 s meeting). The stretches of VAD speech between two segments (1 s of speech or more) are decoded on
 their own, batched with the loop repairs; what comes back is flagged ``"gap_recovered"``.
 
 Progress is reported as each first-pass batch is decoded (not only when segments come out), as a fraction

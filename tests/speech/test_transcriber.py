@@ -382,3 +382,101 @@ def test_default_compute_type_follows_the_device() -> None:
     assert default_compute_type("cuda") == "float16"
     with pytest.raises(ValueError, match="device"):
         default_compute_type("tpu")
+
+
+def _fw_segment(start: float, end: float, text: str) -> SimpleNamespace:
+    return SimpleNamespace(
+        start=start, end=end, text=f" {text}", words=None, avg_logprob=-0.3, no_speech_prob=0.0, compression_ratio=1.2
+    )
+
+
+class _GappyPipeline:
+    """Stands in for the loop-safe pipeline: VAD found speech at 0-5 s and 8-15 s of the window, the first pass
+    left 3-5 s and 8-10 s without text; it reports its one batch (12 s of VAD speech) before the segments."""
+
+    def __init__(self, segments: list[SimpleNamespace]) -> None:
+        self.segments = segments
+        self.on_batch: Any = None
+        self.loop_options: Any = None
+        self.redecoded_seeks: set[int] = set()
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+        clips = [{"start": 0, "end": 5 * 16000}, {"start": 8 * 16000, "end": 15 * 16000}]
+        info = SimpleNamespace(language="vi", transcription_options=SimpleNamespace(clip_timestamps=clips))
+
+        def run() -> Any:
+            self.on_batch(12.0)
+            yield from self.segments
+
+        return run(), info
+
+
+def test_speech_left_without_text_is_decoded_again_and_flagged(tmp_path: Path) -> None:
+    t = Transcriber(tmp_path)
+    t._pipeline = _GappyPipeline([_fw_segment(0.0, 3.0, "kính thưa"), _fw_segment(10.0, 15.0, "đầu tư công")])
+    t._redecoder = _FakeRedecoder("thu ngân sách")
+    from speech.transcriber import _Progress
+
+    done: list[float] = []
+    audio = np.zeros(16000 * 16, np.float32)
+    segs = list(t._window(audio, 100.0, TranscribeOptions(), _Progress(200.0, 0.0, done.append), []))
+    assert [s.text for s in segs] == ["kính thưa", "thu ngân sách", "đầu tư công"]
+    assert segs[1].flags == ("gap_recovered",) and segs[1].repaired
+    # The hole was 3-5 s and 8-10 s of VAD speech (the silence between them is not decoded again).
+    assert t._redecoder.calls[0]["clip_timestamps"] == [{"start": 3.0, "end": 10.0}]
+    assert done[0] == pytest.approx(115.0 / 200.0)  # the batch's 12 s of speech end at 15 s of the window
+    t._redecoder.calls.clear()
+    kept = list(t._window(audio, 100.0, TranscribeOptions(fill_gaps=False), _Progress(200.0, 0.0, None), []))
+    assert [s.text for s in kept] == ["kính thưa", "đầu tư công"] and not t._redecoder.calls
+
+
+def test_segments_never_pass_the_end_of_the_recording(tmp_path: Path) -> None:
+    audio = np.random.default_rng(2).normal(0, 0.1, int(16000 * 10.77)).astype(np.float32)
+    path = media.write_audio(tmp_path / "end.wav", audio)
+    t = Transcriber(tmp_path)
+    fake = _FakePipeline()  # one segment covering the window: replaced below by one past the end
+    t._model, t._pipeline = object(), fake
+
+    def past_end(audio: np.ndarray, **kwargs: Any) -> tuple[list[Any], None]:
+        n = len(audio) / 16000
+        return [_fw_segment(0.0, n - 0.3, "kính thưa"), _fw_segment(n - 0.46, n + 0.52, "Các bạn nhé")], None
+
+    fake.transcribe = past_end  # type: ignore[method-assign]
+    segs = list(t.transcribe(path))
+    assert [s.text for s in segs] == ["kính thưa"] and segs[-1].end <= 10.77
+    # Resumed 0.46 s before the end (the service's case): nothing is invented past it.
+    resumed = list(t.transcribe(path, start_s=10.31))
+    assert all(s.end <= 10.77 + 1e-6 for s in resumed)
+
+
+def test_progress_detail_gives_a_time_left_estimate(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    path = media.write_audio(tmp_path / "p.wav", rng.normal(0, 0.1, 16000 * 200).astype(np.float32))
+    t = Transcriber(tmp_path)
+    t._model, t._pipeline = object(), _FakePipeline()
+    seen: list[Any] = []
+    list(t.transcribe(path, on_progress=seen.append, options=TranscribeOptions(window_s=90.0)))
+    assert [p.fraction for p in seen] == sorted(p.fraction for p in seen) and seen[-1].fraction == 1.0
+    assert seen[0].eta_s is None and seen[-1].eta_s == 0.0
+    middle = seen[1]
+    assert 0 < middle.fraction < 1 and middle.done_s == pytest.approx(middle.fraction * 200.0, abs=0.01)
+    assert middle.eta_s is not None and middle.eta_s >= 0 and middle.duration_s == pytest.approx(200.0, abs=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(media.ESPEAK is None, reason="espeak-ng is not installed")
+def test_no_sentence_of_a_meeting_is_dropped(transcriber: Transcriber, tmp_path: Path) -> None:
+    # Four lines, 30 s: Whisper base ends the one 30 s chunk at ~22.6 s, and the fourth line (23.5-30.1 s) had
+    # no text at all. Each line must now be covered by segments for most of its span.
+    path, spans = media.make_meeting(tmp_path / "meeting.mp3", tmp_path)
+
+    def covered(segs: list[Segment], a: float, b: float) -> float:
+        return sum(max(0.0, min(b, s.end) - max(a, s.start)) for s in segs) / (b - a)
+
+    before = list(transcriber.transcribe(path, options=TranscribeOptions(fill_gaps=False)))
+    assert covered(before, *spans[3][:2]) < 0.2  # the hole this test is about (first pass alone)
+    segs = list(transcriber.transcribe(path))
+    assert all(covered(segs, a, b) > 0.5 for a, b, _ in spans), [(s.start, s.end, s.text) for s in segs]
+    recovered = [s for s in segs if "gap_recovered" in s.flags]
+    assert recovered and all(spans[3][0] - 1 <= s.start and s.end <= spans[3][1] + 1 for s in recovered)
+    assert all(s.words and all(0.0 <= w.probability <= 1.0 for w in s.words) for s in segs)
