@@ -82,6 +82,11 @@ class TranscribeProgress:
         elapsed_s: wall-clock seconds since decoding began in this call (after probing and loading the model).
         eta_s: estimated wall-clock seconds left (the rate so far in this call times the audio left); None
             until some audio has been decoded.
+        first_pass_s: seconds of the recording through the first pass (beam search, batch by batch).
+        final_s: seconds of the recording whose segments have been yielded (repairs and gaps done).
+
+    ``done_s`` is the mean of ``first_pass_s`` and ``final_s``: after the first pass, loop repairs and gap
+    decodings still take a share of the time (about a third of it on the benchmark's meeting).
     """
 
     fraction: float
@@ -89,6 +94,8 @@ class TranscribeProgress:
     duration_s: float
     elapsed_s: float
     eta_s: float | None
+    first_pass_s: float
+    final_s: float
 
 
 #: Called with a :class:`TranscribeProgress` each time the fraction rises.
@@ -195,9 +202,10 @@ class Transcriber:
             path: the recording (any format PyAV reads); it is probed first, so a bad file fails
                 before the model is touched.
             start_s: resume point, seconds (the end of the last segment a crashed job stored).
-            progress: called with the fraction of the recording decoded, 0..1, rising: once at the start,
-                after each batch of chunks the first pass decodes (every ``batch_size`` x <= 30 s of speech),
-                at each window's end and each segment's; the last call is 1.0.
+            progress: called with the fraction of the recording decoded, 0..1, rising (the mean of how far the
+                first pass and the final segments have come, see :class:`TranscribeProgress`): once at the
+                start, after each batch of chunks the first pass decodes (every ``batch_size`` x <= 30 s of
+                speech), at each segment yielded and each window's end; the last call is 1.0.
             options: overrides the transcriber's default options.
             on_progress: called alongside ``progress`` with a :class:`TranscribeProgress` (fraction, seconds
                 decoded, elapsed and estimated time left).
@@ -263,7 +271,7 @@ class Transcriber:
         regions = _speech_regions(info) if opts.vad_filter else []  # window time
         speech = [(offset + a, offset + b) for a, b in regions]  # recording time
         if hasattr(pipeline, "on_batch"):
-            pipeline.on_batch = lambda t: report(offset + decoding.original_time(t, regions))
+            pipeline.on_batch = lambda t: report.first_pass(offset + decoding.original_time(t, regions))
 
         def emit(batch: list[Segment]) -> Iterator[Segment]:
             for seg in batch:
@@ -473,7 +481,12 @@ def _speech_regions(info: Any) -> list[tuple[float, float]]:
 
 
 class _Progress:
-    """Monotonic progress reports as a fraction of the duration, with the figures for a time-left estimate."""
+    """Monotonic progress reports with the figures for a time-left estimate.
+
+    The position is the mean of two points of the recording: how far the first pass has decoded (each batch
+    of chunks) and how far segments are final (yielded): the repairs and gap decodings after the first pass
+    take a share of the time, so neither alone says how much work is left.
+    """
 
     def __init__(
         self,
@@ -486,13 +499,25 @@ class _Progress:
         self.detail = detail
         self.duration = duration
         self.start_s = start_s
+        self.first = start_s  # seconds of the recording through the first pass
+        self.final = start_s  # seconds of the recording whose segments are out
         self.t0 = time.monotonic()
         self.last = -1.0
 
-    def __call__(self, t: float, final: bool = False) -> None:
+    def first_pass(self, t: float) -> None:
+        """The first pass has decoded up to ``t`` seconds of the recording."""
+        self.first = max(self.first, t)
+        self(None)
+
+    def __call__(self, t: float | None, final: bool = False) -> None:
+        """Segments are final up to ``t`` seconds of the recording (None: unchanged); ``final``: all done."""
+        if t is not None:
+            self.final = max(self.final, t)
+            self.first = max(self.first, self.final)
         if self.callback is None and self.detail is None:
             return
-        frac = 1.0 if final else min(max(t / self.duration, 0.0), 0.999)
+        position = (self.first + self.final) / 2
+        frac = 1.0 if final else min(max(position / self.duration, 0.0), 0.999)
         if not (frac > self.last or final):
             return
         self.last = frac
@@ -503,7 +528,17 @@ class _Progress:
             elapsed = time.monotonic() - self.t0
             decoded = done - self.start_s
             eta = 0.0 if final else (elapsed / decoded * (self.duration - done) if decoded > 0 else None)
-            self.detail(TranscribeProgress(frac, done, self.duration, elapsed, eta))
+            self.detail(
+                TranscribeProgress(
+                    frac,
+                    done,
+                    self.duration,
+                    elapsed,
+                    eta,
+                    min(self.first, self.duration),
+                    min(self.final, self.duration),
+                )
+            )
 
 
 def _convert(fw_seg: Any, offset: float) -> Segment:
