@@ -111,7 +111,7 @@ def build_meeting(text_path: Path, work: Path, min_minutes: float) -> dict[str, 
     speakers = sorted({s for s, _ in script}, key=[s for s, _ in script].index)
     parts: list[np.ndarray] = []
     turns: list[tuple[float, float, str]] = []
-    reference: list[str] = []
+    reference: list[str] = []  # one sentence (script line) per turn
     t = 0.0
     n_pass = 0
     previous = None
@@ -139,6 +139,7 @@ def build_meeting(text_path: Path, work: Path, min_minutes: float) -> dict[str, 
         "path": str(mp3),
         "duration_s": len(samples) / SR,
         "reference": " ".join(reference),
+        "sentences": reference,
         "turns": turns,
         "passes": n_pass,
         "n_speakers": len(speakers),
@@ -162,6 +163,31 @@ def build_long(meeting: dict[str, Any], work: Path, hours: float) -> dict[str, A
 # ------------------------------------------------------------------------------------- metrics
 normalize = words
 wer = word_error_rate
+
+
+def sentence_coverage(
+    turns: list[tuple[float, float, str]], sentences: list[str], segments: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Whether each reference sentence (script line, spoken from ``turns[i][0]`` to ``turns[i][1]`` s) is at least
+    partly in the transcript: ``covered`` is the share of its span under segments, ``hits`` the share of its
+    words found in the segments overlapping it. Dropped: ``covered`` < 0.2 (no text for most of it)."""
+    out = []
+    for (a, b, _), text in zip(turns, sentences, strict=True):
+        covered = sum(max(0.0, min(b, s["end"]) - max(a, s["start"])) for s in segments) / max(1e-9, b - a)
+        hyp = {w for s in segments if s["end"] > a and s["start"] < b for w in words(s["text"])}
+        ref = words(text)
+        hits = sum(w in hyp for w in ref) / max(1, len(ref))
+        out.append(
+            {
+                "start": round(a, 2),
+                "end": round(b, 2),
+                "covered": round(min(1.0, covered), 3),
+                "hits": round(hits, 3),
+                "dropped": covered < 0.2,
+                "text": text,
+            }
+        )
+    return out
 
 
 def diarization_accuracy(turns: list[tuple[float, float, str]], segments: list[dict[str, Any]]) -> float:
@@ -220,7 +246,7 @@ def _cpu_s() -> float:
 
 def _meeting_key(text_path: Path, min_minutes: float) -> str:
     """What a built meeting depends on: the script's content and the length asked for."""
-    return f"{hashlib.sha256(text_path.read_bytes()).hexdigest()}:{min_minutes:g}"
+    return f"{hashlib.sha256(text_path.read_bytes()).hexdigest()}:{min_minutes:g}:sentences"
 
 
 def save_meeting(meeting: dict[str, Any], directory: Path, key: str) -> None:
@@ -275,6 +301,8 @@ def worker(
         out["rss_after_transcribe_mb"] = _rss_mb()
         out["flags"] = sorted({f for s in segs for f in s.flags})
         out["n_flagged"] = sum(1 for s in segs if s.flags)
+        out["flag_counts"] = {f: sum(f in s.flags for s in segs) for f in out["flags"]}
+        out["dropped_s"] = sum(s.dropped_s for s in segs)
         if diarize:
             from speech.diarize import Diarizer
 
@@ -349,6 +377,10 @@ def _score(r: dict[str, Any], kind: str, meeting: dict[str, Any], diarize: bool 
 
     hyp = " ".join(s["text"] for s in r["segments"])
     r["wer"] = wer(meeting["reference"], hyp)
+    coverage = sentence_coverage(meeting["turns"], meeting["sentences"], r["segments"])
+    r["dropped_sentences"] = [c for c in coverage if c["dropped"]]
+    r["sentences_without_a_word"] = sum(1 for c in coverage if c["hits"] == 0)
+    r["n_sentences"] = len(coverage)
     r["loops"] = [
         {"start": s["start"], "unit": lp.text, "repeats": lp.repeats}
         for s in r["segments"]
@@ -382,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=4, help="first pass, both pipelines (memory grows with it)")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--name", default="speech_benchmark", help="file names of the report in --out-dir (.md, .json)")
     p.add_argument("--work-dir", type=Path, default=None, help="scratch dir (default: a temporary one)")
     p.add_argument("--mlflow-uri", default=None, help="log params and metrics to this MLflow tracking URI")
     p.add_argument(
@@ -486,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         "rtf_le_1.10x_raw": ours["rtf"] <= 1.10 * raw["rtf"],
         "wer_not_worse_than_raw": ours["wer"] <= raw["wer"] + 1e-9,
         "no_loops": not ours["loops"],
+        "every_sentence_present": not ours["dropped_sentences"],
         # ru_maxrss is in KiB: the limit is 1.5e9 bytes (1430.5 MiB), not 1.5 GiB.
         "peak_rss_3h_le_1.5GB": (long_runs["ours"]["peak_rss_mb"] * 2**20 <= 1.5e9) if long_runs else None,
     }
@@ -518,10 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         "samples": {k: " ".join(s["text"] for s in v["segments"])[:400] for k, v in runs.items()},
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "speech_benchmark.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    (args.out_dir / "speech_benchmark.md").write_text(_markdown(report), encoding="utf-8")
+    (args.out_dir / f"{args.name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    (args.out_dir / f"{args.name}.md").write_text(_markdown(report), encoding="utf-8")
     print(_markdown(report))
     if args.mlflow_uri:
         _log_mlflow(args.mlflow_uri, report)
@@ -544,9 +576,9 @@ def _markdown(r: dict[str, Any]) -> str:
         f"Audio: {r['audio']['duration_s'] / 60:.1f} min of espeak-ng Vietnamese, "
         f"{r['audio']['n_speakers']} voices, {r['audio']['reference_words']} reference words.",
         "",
-        "| run | WER | RTF (wall, median) | CPU s (median) | wall s per repeat | peak RSS MiB | loops | "
-        "load 1-min before/after | notes |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| run | WER | sentences dropped | RTF (wall, median) | CPU s (median) | wall s per repeat | peak RSS MiB | "
+        "loops | load 1-min before/after | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for k, v in r["runs"].items():
         walls = ", ".join(f"{x['wall_s']:.1f}" for x in v.get("repeats", []))
@@ -556,7 +588,7 @@ def _markdown(r: dict[str, Any]) -> str:
                 f"+ diarization {v.get('diarize_s', 0):.0f} s "
                 f"(RTF with it {v.get('rtf_with_diarization', 0):.3f}), "
                 f"speaker accuracy {v.get('diarization_accuracy', 0):.2f}, "
-                f"{v.get('n_speakers_found')} speakers found; flags {v.get('flags')}"
+                f"{v.get('n_speakers_found')} speakers found; flags {v.get('flag_counts', v.get('flags'))}"
             )
             if "voice_similarity" in v:
                 vs = v["voice_similarity"]
@@ -565,11 +597,19 @@ def _markdown(r: dict[str, Any]) -> str:
                     f"mean {vs['between_mean']:.2f} (windows to own voice {vs['within_mean']:.2f})"
                 )
         lines.append(
-            f"| {k} | {v['wer']:.3f} | {v['rtf']:.3f} | {v['transcribe_cpu_s']:.0f} | "
+            f"| {k} | {v['wer']:.3f} | {len(v['dropped_sentences'])} of {v['n_sentences']} | {v['rtf']:.3f} | "
+            f"{v['transcribe_cpu_s']:.0f} | "
             f"{walls} | "
             f"{v['peak_rss_mb']:.0f} | {len(v['loops'])} | "
             f"{'/'.join(f'{x:.1f}' for x in v.get('load_1min', []))} | {notes} |"
         )
+    dropped = [(k, c) for k, v in r["runs"].items() for c in v["dropped_sentences"]]
+    if dropped:
+        lines += ["", "Sentences dropped (under 20% of their span covered by a segment):", ""]
+        lines += [
+            f"- {k}: {c['start']:.1f}-{c['end']:.1f} s, covered {c['covered']:.2f}: {c['text'][:70]}"
+            for k, c in dropped
+        ]
     if r["long"]:
         f = r["long"]["file"]
         lines += [

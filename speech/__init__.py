@@ -9,7 +9,7 @@ Example::
 
     info = probe("hop.m4a")                                  # refuses bad files early (AudioError)
     model_dir = ensure_default_model("var/models/whisper-base")
-    segments = list(Transcriber(model_dir).transcribe("hop.m4a", progress=print))
+    segments = list(Transcriber(model_dir).transcribe("hop.m4a", progress=print))  # or on_progress=TranscribeProgress
     segments = Diarizer().diarize("hop.m4a", segments)       # "Người nói 1", "Người nói 2", ...
     docx = export(Transcript("Họp UBND tỉnh", datetime.now(), info.duration_s, tuple(segments)), "docx")
 """
@@ -30,6 +30,7 @@ __all__ = [
     "Segment",
     "SpeechError",
     "TranscribeOptions",
+    "TranscribeProgress",
     "Transcriber",
     "Transcript",
     "Word",
@@ -62,7 +63,8 @@ _WHERE = {
     "Segment": "speech.transcript",
     "Transcript": "speech.transcript",
     "Word": "speech.transcript",
-    "TranscribeOptions": "speech.transcriber",
+    "TranscribeOptions": "speech.options",
+    "TranscribeProgress": "speech.transcriber",
     "Transcriber": "speech.transcriber",
     "collapse_loops": "speech.repetition",
     "find_loops": "speech.repetition",
@@ -75,8 +77,9 @@ if TYPE_CHECKING:
     from speech.diarize import Diarizer, merge_turns
     from speech.errors import AudioError, ModelError, SpeechError
     from speech.exports import EXPORT_FORMATS, MEDIA_TYPES, export
+    from speech.options import TranscribeOptions
     from speech.repetition import collapse_loops, find_loops
-    from speech.transcriber import TranscribeOptions, Transcriber
+    from speech.transcriber import TranscribeProgress, Transcriber
     from speech.transcript import Segment, Transcript, Word
     from speech.weights import ensure_default_model
 

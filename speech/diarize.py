@@ -334,7 +334,11 @@ def _split_by_speaker(seg: Segment, wl: list[tuple[float, int]]) -> list[Segment
         start = seg.start if k == 0 else words[0].start
         end = seg.end if k == len(merged) - 1 else words[-1].end
         text = "".join(w.text for w in words).strip()
-        pieces.append(replace(seg, start=start, end=end, text=text, words=tuple(words), speaker=str(lab)))
+        # The seconds a repair removed are not located: the first piece keeps them, so a sum stays right.
+        dropped_s = seg.dropped_s if k == 0 else 0.0
+        pieces.append(
+            replace(seg, start=start, end=end, text=text, words=tuple(words), speaker=str(lab), dropped_s=dropped_s)
+        )
     return pieces
 
 
@@ -372,7 +376,8 @@ def merge_turns(segments: Sequence[Segment], max_gap_s: float = 2.0) -> list[Seg
     """Join consecutive segments of the same speaker separated by at most ``max_gap_s`` seconds.
 
     Returns:
-        One segment per speaker turn (text joined with spaces, words concatenated, flags united).
+        One segment per speaker turn (text joined with spaces, words concatenated, flags united,
+        ``dropped_s`` summed).
     """
     turns: list[Segment] = []
     for s in sorted(segments, key=lambda s: (s.start, s.end)):
@@ -384,6 +389,7 @@ def merge_turns(segments: Sequence[Segment], max_gap_s: float = 2.0) -> list[Seg
                 text=f"{t.text} {s.text}".strip(),
                 words=t.words + s.words,
                 flags=tuple(dict.fromkeys(t.flags + s.flags)),
+                dropped_s=round(t.dropped_s + s.dropped_s, 3),
             )
         else:
             turns.append(s)

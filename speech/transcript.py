@@ -7,7 +7,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Segment", "Transcript", "Word"]
+__all__ = ["REPAIR_FLAGS", "Segment", "Transcript", "Word"]
+
+#: Flags of a segment whose text a repair changed (see :attr:`Segment.flags`).
+REPAIR_FLAGS = ("repetition_repaired", "repetition_redecoded", "gap_recovered")
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,17 @@ class Segment:
         avg_logprob: mean log-probability of the decoded tokens (a confidence; higher is better).
         no_speech_prob: the model's probability that the segment holds no speech, 0..1.
         compression_ratio: gzip ratio of the text; above ~2.4 the text is suspiciously repetitive.
-        flags: quality notes, e.g. ``"repetition_repaired"``, ``"repetition"``.
+        flags: quality notes, for an editor to show:
+
+            - ``"repetition_repaired"``: a repetition loop was collapsed to one copy (text removed, see
+              ``dropped_s``);
+            - ``"repetition_redecoded"``: the passage looped and was decoded again (the text is the second
+              decoding's, greedy: check it against the audio);
+            - ``"gap_recovered"``: speech the first decoding skipped, decoded again on its own.
+        dropped_s: seconds of audio whose text a repair removed (the copies of a collapsed loop), 0 when none.
+
+    Uncertain words: each :class:`Word` keeps its ``probability`` (Whisper base gives under 0.5 to about a
+    third of the words of a hard recording).
     """
 
     start: float
@@ -52,19 +65,27 @@ class Segment:
     no_speech_prob: float = 0.0
     compression_ratio: float = 0.0
     flags: tuple[str, ...] = ()
+    dropped_s: float = 0.0
+
+    @property
+    def repaired(self) -> bool:
+        """True when the text is not the first decoding's: a loop was collapsed or the passage decoded again."""
+        return any(f in REPAIR_FLAGS for f in self.flags)
 
     def with_speaker(self, speaker: str | None) -> Segment:
         """A copy labelled with ``speaker``."""
         return replace(self, speaker=speaker)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: start, end, speaker, text, flags and words."""
+        """JSON-ready dict: start, end, speaker, text, flags, dropped_s and words (start, end, text,
+        probability): what :meth:`from_dict` reads back (the decoder's scores are not kept)."""
         return {
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "speaker": self.speaker,
             "text": self.text,
             "flags": list(self.flags),
+            "dropped_s": round(self.dropped_s, 3),
             "words": [
                 {
                     "start": round(w.start, 3),
@@ -85,10 +106,16 @@ class Segment:
             text=unicodedata.normalize("NFC", str(d["text"])),
             speaker=d.get("speaker"),
             words=tuple(
-                Word(float(w["start"]), float(w["end"]), str(w["text"]), float(w.get("probability", 1.0)))
+                Word(
+                    float(w["start"]),
+                    float(w["end"]),
+                    unicodedata.normalize("NFC", str(w["text"] if "text" in w else w["word"])),  # faster-whisper's key
+                    float(w.get("probability", 1.0)),
+                )
                 for w in d.get("words") or ()
             ),
             flags=tuple(d.get("flags") or ()),
+            dropped_s=float(d.get("dropped_s") or 0.0),
         )
 
 

@@ -147,3 +147,59 @@ def make_two_speaker_fixture(out: Path, tmp_dir: Path) -> Path:
         if i < 2:
             parts.append(np.zeros(int(0.8 * 16000), dtype=np.float32))
     return write_audio(out, np.concatenate(parts), rate=16000, codec="libopus", bit_rate=24000)
+
+
+# The first four lines of a meeting on which the service's transcript lost "Tuy nhiên, tiến độ giải ngân..."
+# (speech from 23.5 to 30.1 s): Whisper base ended its first 30 s chunk at 22 s.
+BUDGET_MEETING = (
+    (
+        "vi+m3",
+        40,
+        150,
+        "Kính thưa các đồng chí, hôm nay Ủy ban nhân dân tỉnh họp phiên thường kỳ tháng sáu để đánh giá "
+        "tình hình kinh tế xã hội.",
+    ),
+    (
+        "vi-vn-x-south+f3",
+        70,
+        160,
+        "Dạ, kính thưa đồng chí Chủ tịch. Sáu tháng đầu năm, tổng sản phẩm trên địa bàn "
+        "tỉnh ước tăng sáu phẩy tám phần trăm so với cùng kỳ năm trước.",
+    ),
+    (
+        "vi-vn-x-south+f3",
+        70,
+        160,
+        "Thu ngân sách đạt sáu nghìn tám trăm tỷ đồng, bằng năm mươi hai phần trăm dự toán năm.",
+    ),
+    (
+        "vi-vn-x-south+f3",
+        70,
+        160,
+        "Tuy nhiên, tiến độ giải ngân vốn đầu tư công còn chậm, mới đạt ba mươi mốt phần trăm kế hoạch vốn được giao.",
+    ),
+)
+
+
+def make_meeting(
+    out: Path, tmp_dir: Path, lines: tuple[tuple[str, int, int, str], ...] = BUDGET_MEETING
+) -> tuple[Path, list[tuple[float, float, str]]]:
+    """Render ``lines`` (voice, pitch, speed, text) as experiments/speech_benchmark.py does (peak 0.5, 0.5 s
+    between lines of one voice, 1.3 s between voices, mp3 at 32 kbit/s); returns the file and each line's
+    (start_s, end_s, text)."""
+    from speech.audio import read_audio
+
+    parts: list[np.ndarray] = []
+    spans: list[tuple[float, float, str]] = []
+    t, previous = 0.0, None
+    for i, (voice, pitch, speed, text) in enumerate(lines):
+        audio = read_audio(speak(tmp_dir / f"line{i}.wav", text, voice=voice, speed=speed, pitch=pitch))
+        if previous is not None:
+            pause = 0.5 if previous == voice else 1.3
+            parts.append(np.zeros(int(pause * 16000), np.float32))
+            t += pause
+        parts.append(0.5 * audio / max(1e-3, float(np.abs(audio).max())))
+        spans.append((t, t + len(audio) / 16000, text))
+        t += len(audio) / 16000
+        previous = voice
+    return write_audio(out, np.concatenate(parts), codec="libmp3lame", bit_rate=32000), spans

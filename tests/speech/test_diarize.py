@@ -99,3 +99,18 @@ def test_segment_over_digital_silence_takes_its_neighbours_speaker(
     labelled = Diarizer(n_speakers=2).diarize(path, [*two_speaker_segments, silent])
     assert len(labelled) == len(two_speaker_segments) + 1
     assert labelled[-1].start == silent.start and labelled[-1].speaker == labelled[-2].speaker
+
+
+def test_seconds_removed_by_a_repair_survive_merging_and_splitting() -> None:
+    from speech.diarize import _split_by_speaker
+    from speech.transcript import Word
+
+    turns = merge_turns(
+        [Segment(0, 2, "a", speaker="S1", dropped_s=1.5), Segment(2.5, 4, "b", speaker="S1", dropped_s=0.5)]
+    )
+    assert [t.dropped_s for t in turns] == [2.0]
+    words = tuple(Word(i * 0.5, i * 0.5 + 0.5, f" w{i}") for i in range(8))  # 0-4 s
+    seg = Segment(0, 4, "w0 w1 w2 w3 w4 w5 w6 w7", words=words, dropped_s=1.25, flags=("repetition_repaired",))
+    pieces = _split_by_speaker(seg, [(0.5, 0), (1.5, 0), (2.5, 1), (3.5, 1)])  # speaker change at 2 s
+    assert [p.speaker for p in pieces] == ["0", "1"] and [p.text for p in pieces] == ["w0 w1 w2 w3", "w4 w5 w6 w7"]
+    assert sum(p.dropped_s for p in pieces) == 1.25 and all(p.flags == seg.flags for p in pieces)

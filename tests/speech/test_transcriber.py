@@ -8,12 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from speech.decoding import collapse_segment, is_repeated, max_length, prefix_before_loop
 from speech.errors import AudioError, ModelError
 from speech.transcriber import (
     TranscribeOptions,
     Transcriber,
-    _collapse,
-    _is_repeated,
     _quiet_cut,
     default_compute_type,
 )
@@ -57,7 +56,7 @@ def test_collapse_keeps_words_in_step() -> None:
         Word(i, i + 0.5, f" {w}") for i, w in enumerate(["kinh", "tế", "tình", "tình", "tình", "tình", "tình", "hình"])
     )
     seg = Segment(0, 8, "kinh tế tình tình tình tình tình hình", words=words)
-    fixed = _collapse(seg)
+    fixed = collapse_segment(seg)
     assert fixed.text == "kinh tế tình hình"
     assert [w.text for w in fixed.words] == [" kinh", " tế", " tình", " hình"]
     assert fixed.flags == ("repetition_repaired",)
@@ -66,8 +65,8 @@ def test_collapse_keeps_words_in_step() -> None:
 def test_identical_segments_dropped_from_the_third() -> None:
     seen: list[str] = []
     text = "cảm ơn các bạn đã theo dõi"
-    assert [_is_repeated(text, seen) for _ in range(4)] == [False, False, True, True]
-    assert not _is_repeated("Dạ.", ["dạ.", "dạ."])  # short replies repeat for real
+    assert [is_repeated(text, seen) for _ in range(4)] == [False, False, True, True]
+    assert not is_repeated("Dạ.", ["dạ.", "dạ."])  # short replies repeat for real
 
 
 def test_quiet_cut_finds_the_pause() -> None:
@@ -238,7 +237,11 @@ def test_window_keeps_order_and_batches_the_redecoding(tmp_path: Path) -> None:
     done: list[float] = []
     segs = list(
         t._window(
-            np.zeros(16000 * 15, np.float32), 100.0, TranscribeOptions(batch_size=2), _Progress(done.append, 200.0), []
+            np.zeros(16000 * 15, np.float32),
+            100.0,
+            TranscribeOptions(batch_size=2),
+            _Progress(200.0, 0.0, done.append),
+            [],
         )
     )
     assert [s.start for s in segs] == [100.0 + 2 * i for i in range(7)]
@@ -256,14 +259,12 @@ def test_window_keeps_order_and_batches_the_redecoding(tmp_path: Path) -> None:
 
 
 def test_prefix_before_loop_keeps_the_words_before_it() -> None:
-    from speech.transcriber import _prefix_before_loop
-
     vocab = {1: " kinh", 2: " t", 3: "ế", 4: " tình", 5: ".", 50000: ""}  # 50000: a timestamp token
     tok = SimpleNamespace(decode=lambda ids: "".join(vocab[i] for i in ids))
     tokens = [50000, 1, 2, 3, 4, 4, 4, 4, 4, 5]
-    assert _prefix_before_loop(tok, tokens) == [50000, 1, 2, 3]
-    assert _prefix_before_loop(tok, [4, 4, 4, 4, 4]) == []
-    assert _prefix_before_loop(tok, [1, 2, 3, 5]) == []
+    assert prefix_before_loop(tok, tokens) == [50000, 1, 2, 3]
+    assert prefix_before_loop(tok, [4, 4, 4, 4, 4]) == []
+    assert prefix_before_loop(tok, [1, 2, 3, 5]) == []
 
 
 @pytest.mark.slow
@@ -276,13 +277,11 @@ def test_first_pass_token_cap_leaves_room_for_a_long_prompt(transcriber: Transcr
 
 
 def test_max_length_accounts_for_ctranslate2_halving_it() -> None:
-    from speech.transcriber import _max_length
-
-    assert _max_length(448, 3, 0, 100) == 200
-    assert _max_length(448, 3, 30, 100) == 260  # a forced prefix counts in the output
-    assert _max_length(448, 150, 0, 100) == 249  # a long prompt leaves room for the output after it
-    assert _max_length(448, 3, 0, 224) is None  # Whisper's own limit: no cap needed
-    assert _max_length(448, 3, 0, 300) is None
+    assert max_length(448, 3, 0, 100) == 200
+    assert max_length(448, 3, 30, 100) == 260  # a forced prefix counts in the output
+    assert max_length(448, 150, 0, 100) == 249  # a long prompt leaves room for the output after it
+    assert max_length(448, 3, 0, 224) is None  # Whisper's own limit: no cap needed
+    assert max_length(448, 3, 0, 300) is None
 
 
 @pytest.mark.slow
@@ -291,8 +290,6 @@ def test_max_length_caps_real_decoding_at_the_token_budget(transcriber: Transcri
     from faster_whisper.audio import decode_audio
     from faster_whisper.tokenizer import Tokenizer
 
-    from speech.transcriber import _max_length
-
     whisper = transcriber.model
     tokenizer = Tokenizer(whisper.hf_tokenizer, True, task="transcribe", language="vi")
     features = whisper.feature_extractor(decode_audio(str(TWO_SPEAKERS)))[:, :3000]
@@ -300,10 +297,10 @@ def test_max_length_caps_real_decoding_at_the_token_budget(transcriber: Transcri
     for prompt in ([], tokenizer.encode(" Phường 1, thành phố Bảo Lộc, Đà Lạt, Đơn Dương." * 4)):
         full = whisper.get_prompt(tokenizer, prompt, without_timestamps=False)
         for budget in (12, 30):
-            max_length = _max_length(whisper.max_length, len(full), 0, budget)
-            assert max_length is not None
+            length = max_length(whisper.max_length, len(full), 0, budget)
+            assert length is not None
             out = whisper.model.generate(
-                ctranslate2.StorageView.from_array(encoded), [full], beam_size=1, max_length=max_length
+                ctranslate2.StorageView.from_array(encoded), [full], beam_size=1, max_length=length
             )
             assert len(out[0].sequences_ids[0]) == budget  # 18 s of speech need more: the budget binds exactly
 
@@ -314,7 +311,7 @@ def test_looping_chunks_are_decoded_again_together_across_batches(
 ) -> None:
     from faster_whisper.audio import decode_audio
 
-    import speech.transcriber as st
+    import speech.decoding as sd
 
     # Four copies of the two-speaker recording, 30.7 s apart: several VAD chunks (at most 30 s each), batches of 1.
     clip = decode_audio(str(TWO_SPEAKERS))
@@ -326,7 +323,7 @@ def test_looping_chunks_are_decoded_again_together_across_batches(
         flagged.append(duration_s)
         return True
 
-    monkeypatch.setattr(st, "_loop_swallowed_speech", every_chunk_loops)
+    monkeypatch.setattr(sd, "loop_swallowed_speech", every_chunk_loops)
     whisper = transcriber.model
     calls: list[tuple[int, int]] = []
     real = whisper.model
@@ -340,7 +337,8 @@ def test_looping_chunks_are_decoded_again_together_across_batches(
             return real.generate(features, prompts, **kwargs)
 
     monkeypatch.setattr(whisper, "model", Counting())
-    segs = list(transcriber.transcribe(path, options=TranscribeOptions(batch_size=1, beam_size=1)))
+    # Gaps left (fill_gaps) would be decoded again by the same greedy, blocked decoding: off here.
+    segs = list(transcriber.transcribe(path, options=TranscribeOptions(batch_size=1, beam_size=1, fill_gaps=False)))
     n = len(flagged)
     assert n >= 3
     first = [size for size, block in calls if block == 0]
@@ -385,3 +383,102 @@ def test_default_compute_type_follows_the_device() -> None:
     assert default_compute_type("cuda") == "float16"
     with pytest.raises(ValueError, match="device"):
         default_compute_type("tpu")
+
+
+def _fw_segment(start: float, end: float, text: str) -> SimpleNamespace:
+    return SimpleNamespace(
+        start=start, end=end, text=f" {text}", words=None, avg_logprob=-0.3, no_speech_prob=0.0, compression_ratio=1.2
+    )
+
+
+class _GappyPipeline:
+    """Stands in for the loop-safe pipeline: VAD found speech at 0-5 s and 8-15 s of the window, the first pass
+    left 3-5 s and 8-10 s without text; it reports its one batch (12 s of VAD speech) before the segments."""
+
+    def __init__(self, segments: list[SimpleNamespace]) -> None:
+        self.segments = segments
+        self.on_batch: Any = None
+        self.loop_options: Any = None
+        self.redecoded_seeks: set[int] = set()
+
+    def transcribe(self, audio: np.ndarray, **kwargs: Any) -> tuple[Any, Any]:
+        clips = [{"start": 0, "end": 5 * 16000}, {"start": 8 * 16000, "end": 15 * 16000}]
+        info = SimpleNamespace(language="vi", transcription_options=SimpleNamespace(clip_timestamps=clips))
+
+        def run() -> Any:
+            self.on_batch(12.0)
+            yield from self.segments
+
+        return run(), info
+
+
+def test_speech_left_without_text_is_decoded_again_and_flagged(tmp_path: Path) -> None:
+    t = Transcriber(tmp_path)
+    t._pipeline = _GappyPipeline([_fw_segment(0.0, 3.0, "kính thưa"), _fw_segment(10.0, 15.0, "đầu tư công")])
+    t._redecoder = _FakeRedecoder("thu ngân sách")
+    from speech.transcriber import _Progress
+
+    done: list[float] = []
+    audio = np.zeros(16000 * 16, np.float32)
+    segs = list(t._window(audio, 100.0, TranscribeOptions(), _Progress(200.0, 100.0, done.append), []))
+    assert [s.text for s in segs] == ["kính thưa", "thu ngân sách", "đầu tư công"]
+    assert segs[1].flags == ("gap_recovered",) and segs[1].repaired
+    # The hole was 3-5 s and 8-10 s of VAD speech (the silence between them is not decoded again).
+    assert t._redecoder.calls[0]["clip_timestamps"] == [{"start": 3.0, "end": 10.0}]
+    # The batch's 12 s of speech end at 15 s of the window; no segment is final yet: the mean of 115 and 100 s.
+    assert done[0] == pytest.approx(107.5 / 200.0)
+    t._redecoder.calls.clear()
+    kept = list(t._window(audio, 100.0, TranscribeOptions(fill_gaps=False), _Progress(200.0, 0.0, None), []))
+    assert [s.text for s in kept] == ["kính thưa", "đầu tư công"] and not t._redecoder.calls
+
+
+def test_segments_never_pass_the_end_of_the_recording(tmp_path: Path) -> None:
+    audio = np.random.default_rng(2).normal(0, 0.1, int(16000 * 10.77)).astype(np.float32)
+    path = media.write_audio(tmp_path / "end.wav", audio)
+    t = Transcriber(tmp_path)
+    fake = _FakePipeline()  # one segment covering the window: replaced below by one past the end
+    t._model, t._pipeline = object(), fake
+
+    def past_end(audio: np.ndarray, **kwargs: Any) -> tuple[list[Any], None]:
+        n = len(audio) / 16000
+        return [_fw_segment(0.0, n - 0.3, "kính thưa"), _fw_segment(n - 0.46, n + 0.52, "Các bạn nhé")], None
+
+    fake.transcribe = past_end  # type: ignore[method-assign]
+    segs = list(t.transcribe(path))
+    assert [s.text for s in segs] == ["kính thưa"] and segs[-1].end <= 10.77
+    # Resumed 0.46 s before the end (the service's case): nothing is invented past it.
+    resumed = list(t.transcribe(path, start_s=10.31))
+    assert all(s.end <= 10.77 + 1e-6 for s in resumed)
+
+
+def test_progress_detail_gives_a_time_left_estimate(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    path = media.write_audio(tmp_path / "p.wav", rng.normal(0, 0.1, 16000 * 200).astype(np.float32))
+    t = Transcriber(tmp_path)
+    t._model, t._pipeline = object(), _FakePipeline()
+    seen: list[Any] = []
+    list(t.transcribe(path, on_progress=seen.append, options=TranscribeOptions(window_s=90.0)))
+    assert [p.fraction for p in seen] == sorted(p.fraction for p in seen) and seen[-1].fraction == 1.0
+    assert seen[0].eta_s is None and seen[-1].eta_s == 0.0
+    middle = seen[1]
+    assert 0 < middle.fraction < 1 and middle.done_s == pytest.approx(middle.fraction * 200.0, abs=0.01)
+    assert middle.eta_s is not None and middle.eta_s >= 0 and middle.duration_s == pytest.approx(200.0, abs=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(media.ESPEAK is None, reason="espeak-ng is not installed")
+def test_no_sentence_of_a_meeting_is_dropped(transcriber: Transcriber, tmp_path: Path) -> None:
+    # Four lines, 30 s: Whisper base ends the one 30 s chunk at ~22.6 s, and the fourth line (23.5-30.1 s) had
+    # no text at all. Each line must now be covered by segments for most of its span.
+    path, spans = media.make_meeting(tmp_path / "meeting.mp3", tmp_path)
+
+    def covered(segs: list[Segment], a: float, b: float) -> float:
+        return sum(max(0.0, min(b, s.end) - max(a, s.start)) for s in segs) / (b - a)
+
+    before = list(transcriber.transcribe(path, options=TranscribeOptions(fill_gaps=False)))
+    assert covered(before, *spans[3][:2]) < 0.2  # the hole this test is about (first pass alone)
+    segs = list(transcriber.transcribe(path))
+    assert all(covered(segs, a, b) > 0.5 for a, b, _ in spans), [(s.start, s.end, s.text) for s in segs]
+    recovered = [s for s in segs if "gap_recovered" in s.flags]
+    assert recovered and all(spans[3][0] - 1 <= s.start and s.end <= spans[3][1] + 1 for s in recovered)
+    assert all(s.words and all(0.0 <= w.probability <= 1.0 for w in s.words) for s in segs)
