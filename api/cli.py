@@ -474,7 +474,15 @@ def transcribe(
     with progress_bar() as bar:
         task = bar.add_task("transcribe", total=1.0, message=f"{info.duration_s / 60:.1f} min")
         segments = list(
-            transcriber.transcribe(audio, options=options, progress=lambda f: bar.update(task, completed=0.9 * f))
+            transcriber.transcribe(
+                audio,
+                options=options,
+                on_progress=lambda p: bar.update(
+                    task,
+                    completed=0.9 * p.fraction,
+                    message=f"about {p.eta_s / 60:.0f} min left" if p.eta_s else "decoding",
+                ),
+            )
         )
         bar.update(task, message="speakers")
         segments, note = label_speakers(audio, segments, speakers)

@@ -26,6 +26,7 @@ from api.services import Services
 from api.storage.tables import Job, Transcription, TranscriptSegment
 from api.stores import transcripts
 from api.text_search import query_key, search_key
+from speech.transcript import REPAIR_FLAGS
 
 router = APIRouter(prefix="/v1/transcriptions", tags=["transcriptions"])
 
@@ -53,7 +54,11 @@ class SegmentOut(BaseModel):
     end: float
     speaker: str | None
     text: str
-    flags: list[str]
+    flags: list[str] = Field(
+        description="repetition_repaired / repetition_redecoded / gap_recovered: passages worth a listen"
+    )
+    repaired: bool = Field(description="text here was repaired or recovered by the decoder (see flags)")
+    dropped_s: float = Field(description="seconds of audio whose text a loop repair removed")
     words: list[WordOut] = Field(default_factory=list)
 
 
@@ -63,6 +68,7 @@ class TranscriptionOut(BaseModel):
     filename: str
     status: str = Field(description="queued, running, succeeded or failed")
     progress: float
+    message: str | None = Field(None, description="what the job is doing, with the time left while decoding")
     duration_s: float | None
     language: str
     speakers: list[str]
@@ -105,6 +111,8 @@ def _segment_out(row: TranscriptSegment) -> SegmentOut:
         speaker=row.speaker,
         text=row.text,
         flags=list(row.flags or []),
+        repaired=any(f in REPAIR_FLAGS for f in row.flags or []),
+        dropped_s=row.dropped_s or 0.0,
         words=[WordOut.model_validate(w) for w in row.words or []],
     )
 

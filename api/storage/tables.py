@@ -162,6 +162,8 @@ class TranscriptSegment(Base):
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     #: word timings ``[{"start", "end", "text", "probability"}]``, so speakers can change inside a segment
     words: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    #: seconds of audio whose text a loop repair removed (the editor marks where to listen)
+    dropped_s: Mapped[float | None] = mapped_column(Float, default=0.0)
 
 
 class SegmentEdit(Base):

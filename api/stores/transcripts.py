@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 def segment_row(transcription_id: str, idx: int, seg: Segment) -> TranscriptSegment:
     """The row that stores ``seg`` as segment ``idx`` of a transcription (words included)."""
+    data = seg.to_dict()
     return TranscriptSegment(
         transcription_id=transcription_id,
         idx=idx,
@@ -34,7 +35,8 @@ def segment_row(transcription_id: str, idx: int, seg: Segment) -> TranscriptSegm
         speaker=seg.speaker,
         text=seg.text,
         flags=list(seg.flags),
-        words=seg.to_dict()["words"],
+        words=data["words"],
+        dropped_s=seg.dropped_s,
     )
 
 
@@ -50,6 +52,7 @@ def to_segment(row: TranscriptSegment) -> Segment:
             "speaker": row.speaker,
             "flags": row.flags or [],
             "words": row.words or [],
+            "dropped_s": row.dropped_s or 0.0,
         }
     )
 
@@ -161,8 +164,8 @@ def job_state(session: Session, row: Transcription) -> dict[str, Any]:
     """Status, progress and error of a transcription, from its job (a missing job reads as failed)."""
     job = job_of(session, row)
     if job is None:
-        return {"status": "failed", "progress": 0.0, "error": "job record missing"}
-    return {"status": job.status, "progress": job.progress, "error": job.error}
+        return {"status": "failed", "progress": 0.0, "error": "job record missing", "message": None}
+    return {"status": job.status, "progress": job.progress, "error": job.error, "message": job.message}
 
 
 def search(session: Session, who: Principal, q: str | None, limit: int, offset: int) -> list[Transcription]:

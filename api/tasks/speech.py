@@ -76,14 +76,13 @@ def transcribe_job(ctx: JobContext) -> dict[str, Any]:
         audio,
         start_s=resume.start_s,
         options=_options(services, row),
-        progress=lambda f: ctx.progress(0.9 * f, "transcribing"),
+        on_progress=lambda p: ctx.progress(0.9 * p.fraction, _progress_message(p)),
     ):
         with services.db.transaction() as s:
             if transcripts.get(s, tid) is None:
                 return {"deleted": True}
             transcripts.append_segment(s, tid, next_idx, seg)
         next_idx += 1
-        ctx.progress(0.9 * min(1.0, seg.end / row.duration_s) if row.duration_s else 0.0, "transcribing")
     with services.db.session() as s:
         stored = transcripts.segments(s, tid)
     ctx.progress(0.9, "identifying speakers")
@@ -100,6 +99,19 @@ def transcribe_job(ctx: JobContext) -> dict[str, Any]:
         "model_version": version,
         "resumed_from_s": resume.start_s,
     } | ({"note": note} if note else {})
+
+
+def _progress_message(p: Any) -> str:
+    """E.g. "đang chuyển giọng nói: 12:30 / 1:42:00, còn khoảng 9 phút"."""
+    done = f"{_clock(p.done_s)} / {_clock(p.duration_s)}"
+    if p.eta_s is None:
+        return f"đang chuyển giọng nói: {done}"
+    return f"đang chuyển giọng nói: {done}, còn khoảng {max(1, round(p.eta_s / 60))} phút"
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 def evaluate_model_dir(model_dir: Path, device: str = "cpu") -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""transcript segments keep their word timings; posts keep the analysts' label
+"""transcript segments keep their word timings and the seconds a repair removed; posts keep the analysts' label
 
 Revision ID: 0002
 Revises: 0001
@@ -16,6 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("transcript_segments") as batch:
         batch.add_column(sa.Column("words", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("dropped_s", sa.Float(), nullable=True))
     with op.batch_alter_table("social_posts") as batch:
         batch.add_column(sa.Column("human_label", sa.String(length=16), nullable=True))
         batch.create_index("ix_social_posts_human_label", ["human_label"])
@@ -31,4 +32,5 @@ def downgrade() -> None:
         batch.drop_index("ix_social_posts_human_label")
         batch.drop_column("human_label")
     with op.batch_alter_table("transcript_segments") as batch:
+        batch.drop_column("dropped_s")
         batch.drop_column("words")
