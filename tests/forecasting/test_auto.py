@@ -161,9 +161,8 @@ def test_internal_horizon_follows_the_series_not_the_request() -> None:
     cfg = PipelineConfig()
     assert internal_horizon(cfg, "M", 120) == cfg.horizon("M") == 18
     assert internal_horizon(cfg, "Y", 30) == 6
-    # 10 years: the longest horizon that keeps the three backtest windows (origins 8, 7, 6)
-    assert internal_horizon(cfg, "Y", 10) == 2
-    assert internal_horizon(cfg, "Y", 7) == 1  # one window only
+    assert internal_horizon(cfg, "Y", 10) == 4  # 10 years: the longest horizon that keeps a window (origin 6)
+    assert internal_horizon(cfg, "Y", 7) == 1
     assert internal_horizon(cfg, "Y", 5) == 6  # no window at all: in-sample scale
     assert internal_horizon(cfg.with_(horizons={"Y": 3}), "Y", 30) == 3
     with pytest.raises(ForecastingError, match="horizons"):
