@@ -8,6 +8,7 @@ from forecasting import auto as auto_mod
 from forecasting.auto import internal_horizon
 from forecasting.demo import load_demo
 from forecasting.methods import AR, ETS, Drift, Naive, SeasonalNaive, Theta
+from forecasting.tet import tet_regressor
 
 
 def test_seasonal_series_accuracy_and_interval_order(seasonal_monthly) -> None:  # type: ignore[no-untyped-def]
@@ -131,8 +132,11 @@ def _horizon_cases() -> list[tuple[str, Series]]:
     q = np.arange(40)
     quarterly = 50 + q + 8 * np.cos(2 * np.pi * q / 4) + rng.normal(0, 2, 40)
     budget = load_demo(None).observations["lamdong_budget_expenditure"]
+    months = np.arange(2012 * 12, 2022 * 12)
+    tet = monthly * (1 - 0.3 * tet_regressor(months // 12, months % 12 + 1, 7, 14))  # a holiday dip
     return [
-        ("monthly calendar, Tết", Series("m", "M", 2012 * 12, monthly)),
+        ("monthly calendar", Series("m", "M", 2012 * 12, monthly)),
+        ("monthly calendar, Tết dip", Series("t", "M", 2012 * 12, tet)),
         ("monthly short", Series("ms", "M", 2021 * 12, monthly[:30])),
         ("monthly additive", Series("ma", "M", 2015 * 12, additive)),
         ("quarterly", Series("q", "Q", 2010 * 4, quarterly)),
