@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,7 @@ def forecast_frame(
     config: PipelineConfig | None = None,
     n_jobs: int = -1,
     progress: Callable[[int, int], None] | None = None,
+    nonnegative: bool = False,
 ) -> pd.DataFrame:
     """Forecast every series of a long table.
 
@@ -107,6 +109,8 @@ def forecast_frame(
         config: pipeline configuration (default ``PipelineConfig()``).
         n_jobs: processes (joblib); -1 = all cores, 1 = in this process.
         progress: called as ``progress(done_series, total_series)`` as chunks finish.
+        nonnegative: declare every series non-negative (:attr:`Series.nonnegative`: forecasts and bands at or
+            above zero, negative values refused); False leaves parsed series as they are declared.
 
     Returns:
         DataFrame ``unique_id, ds, mean, lower_80, upper_80, lower_95, upper_95`` (one pair per
@@ -119,7 +123,10 @@ def forecast_frame(
     h = check_horizon(horizon)
     lv = check_levels(list(levels))
     cfg = config or PipelineConfig()
-    series = df_long if isinstance(df_long, list) else read_long(df_long, freq=freq, min_length=cfg.min_length)
+    if isinstance(df_long, list):
+        series = [replace(s, nonnegative=True) for s in df_long] if nonnegative else df_long
+    else:
+        series = read_long(df_long, freq=freq, min_length=cfg.min_length, nonnegative=nonnegative)
     total = len(series)
     cpus = os.cpu_count() or 1
     workers = cpus if n_jobs is None or n_jobs < 0 else max(1, int(n_jobs))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecasting import (
     Series,
     SeriesError,
+    forecast_frame,
     forecast_series,
     parse_observations,
     read_long,
@@ -98,3 +100,15 @@ def test_nonnegative_refuses_negative_values() -> None:
     assert parse_observations(b"period,value\n2020,1\n2021,-2\n", freq="Y").values[1] == -2.0
     with pytest.raises(SeriesError, match="invalid series"):
         series_from_values("a", [1.0, -1.0], "Y", 2020, nonnegative=True)
+
+
+def test_forecast_frame_declares_every_series_nonnegative() -> None:
+    rows = [{"unique_id": "v", "ds": str(2015 + i), "y": v} for i, v in enumerate(VOLATILE)]
+    rows += [{"unique_id": "w", "ds": str(2015 + i), "y": 2 * v} for i, v in enumerate(VOLATILE)]
+    plain = forecast_frame(pd.DataFrame(rows), 6, freq="Y", n_jobs=1)
+    assert plain["lower_95"].min() < 0
+    out = forecast_frame(pd.DataFrame(rows), 6, freq="Y", n_jobs=1, nonnegative=True)
+    assert out["lower_95"].min() >= 0 and out["lower_80"].min() >= 0 and out["mean"].min() >= 0
+    pd.testing.assert_series_equal(out["upper_95"], plain["upper_95"])
+    parsed = read_long(pd.DataFrame(rows), freq="Y")
+    pd.testing.assert_frame_equal(forecast_frame(parsed, 6, n_jobs=1, nonnegative=True), out)
