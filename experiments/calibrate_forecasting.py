@@ -1,10 +1,11 @@
 """Recompute :data:`forecasting.config.DEFAULT_CALIBRATION` from the training parts of M3 and Tourism.
 
-Each training series is forecast from its last observation with its data set's official horizon; the errors of
-its rolling-origin backtest windows, standardised leave-one-window-out (:func:`forecasting.intervals.loo_scores`),
-are pooled per frequency over both data sets, and their 80% and 95% quantiles are the multipliers. The test
-parts are never read (only the horizons, from the meta files). Rerun it whenever the pipeline's candidates or
-combination change, and paste the table into ``forecasting/config.py``.
+Each training series is forecast from its last observation; the errors of its rolling-origin backtest windows at
+the pipeline's internal horizon (``PipelineConfig.horizons``, the same for every requested horizon), standardised
+leave-one-window-out (:func:`forecasting.intervals.loo_scores`), are pooled per frequency over both data sets,
+and their 80% and 95% quantiles are the multipliers. The test parts are never read (only the horizons, from the
+meta files). Rerun it whenever the pipeline's candidates or combination change, and paste the table into
+``forecasting/config.py``.
 
     python -m experiments.calibrate_forecasting --n-jobs 2
 """

@@ -13,7 +13,13 @@ For one series the pipeline (a :class:`~forecasting.config.PipelineConfig`) does
 4. Backtest: the same is done from ``backtest_windows`` earlier origins; the errors score each candidate.
 5. Combination: the configured rule (median, mean, best, top-k, inverse error) makes one forecast.
 6. Intervals: the backtest errors of the combined forecast give a per-step scale, multiplied by calibrated
-   factors per frequency and level (:mod:`forecasting.intervals`).
+   factors per frequency and level (:mod:`forecasting.intervals`); a series declared non-negative gets the
+   calibrated distribution censored at zero (:class:`~forecasting.intervals.PredictiveDistribution`).
+
+Steps 4 to 6 run at the internal horizon of the series (``PipelineConfig.horizons``: the frequency's horizon, or
+less when the series is too short for one backtest window of it), never at the horizon asked for: ``fit`` does
+the work, and ``predict(h)`` returns the first ``h`` steps (extending the same candidates, weights and per-step
+error law beyond the internal horizon). A period's forecast distribution therefore does not depend on ``h``.
 
 Fallbacks, each recorded in ``Forecast.notes``: fewer windows when the series is short (none below
 ``min_train + 1`` observations: equal weights and in-sample error scales); a candidate that fails or gives
@@ -32,7 +38,7 @@ from . import _engine as E
 from ._engine import FloatArray
 from .config import PipelineConfig
 from .errors import ForecastingError, NotFittedError
-from .intervals import check_levels, level_key, multiplier, step_scale
+from .intervals import PredictiveDistribution, check_levels, level_key, step_scale
 
 __all__ = ["AutoForecaster", "Forecast"]
 
@@ -47,26 +53,32 @@ class Forecast:
     """Forecast of one series.
 
     Attributes:
-        mean: point forecasts, shape (h,).
+        mean: point forecasts (the median of ``distribution``), shape (h,).
         lower, upper: per level key (``"80"``, ``"95"``...) bounds, each shape (h,).
-        scale: per-step error scale (series units), shape (h,); ``k * scale`` is a half-width.
+        scale: per-step error scale (series units), shape (h,); ``k * scale`` is a half-width (before any
+            censoring at zero).
+        distribution: the predictive distribution that ``mean``, ``lower`` and ``upper`` are read from
+            (quantiles, sample paths for target probabilities), ``h`` steps.
         weights: combination weight per candidate method.
         notes: fallbacks that were applied.
         n_windows: backtest windows behind the weights and the scale (0: in-sample scale only).
         backtest_errors: errors of the combined forecast in those windows, brought to the current level,
-            shape (n_windows, h).
+            shape (n_windows, internal horizon).
         sigma1: in-sample one-step RMS error (series units).
+        horizon: the internal horizon (periods) at which the backtest, the weights and the scale were measured.
     """
 
     mean: FloatArray
     lower: dict[str, FloatArray]
     upper: dict[str, FloatArray]
     scale: FloatArray
+    distribution: PredictiveDistribution
     weights: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     n_windows: int = 0
     backtest_errors: FloatArray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     sigma1: float = 0.0
+    horizon: int = 0
 
 
 @dataclass(frozen=True)
@@ -181,9 +193,11 @@ def candidate_forecasts(
         if beta != 0.0:
             if tmul:
                 t_hist = 1.0 + beta * tet_x[:n]
-                if np.min(t_hist) > 0.05 and np.min(1.0 + beta * tet_x[n : n + h]) > 0.05:
+                # decided on the history alone (not on how far ahead the caller looks); the calendar pattern
+                # repeats, so future factors stay in the same range (floored for safety)
+                if np.min(t_hist) > 0.05:
                     y = y / t_hist
-                    t_fut = (1.0 + beta * tet_x[n : n + h], True)
+                    t_fut = (np.maximum(1.0 + beta * tet_x[n : n + h], 0.05), True)
             else:
                 y = y - beta * tet_x[:n]
                 t_fut = (beta * tet_x[n : n + h], False)
@@ -264,6 +278,25 @@ def _apply(fc: dict[str, FloatArray], weights: dict[str, float], median: bool) -
     return np.sum([w * fc[k] for k, w in weights.items()], axis=0)
 
 
+def internal_horizon(config: PipelineConfig, freq: str, n: int) -> int:
+    """Horizon (periods) at which a series of ``n`` observations is backtested, weighed and calibrated.
+
+    The frequency's ``config.horizons`` entry, lowered to the largest horizon that still leaves one backtest
+    window (``n - max(min_train, 4)``) when the series is shorter; with no room for a window, the frequency's
+    horizon (in-sample scale only). It depends on the series, never on the horizon a caller asks for.
+
+    Measured against the alternative of lowering it further until all ``backtest_windows`` fit (more, shorter
+    windows): on the yearly training series of M3 and Tourism cut to 9 to 14 observations and scored on their
+    next 6 years, this rule's coverage was nearer the nominal levels: summed distance from 80% and 95% over
+    the six lengths 0.33 against 0.38 over all six steps (each rule nearer in three lengths), 0.20 against 0.34
+    over steps 1-2 (this rule nearer in five). It also leaves every M3 series (14 observations or more) at the
+    full horizon.
+    """
+    full = config.horizon(freq)
+    room = n - max(config.min_train, 4)
+    return full if room < 1 else min(full, room)
+
+
 class AutoForecaster:
     """Automatic forecaster following the scikit-learn estimator contract.
 
@@ -272,20 +305,36 @@ class AutoForecaster:
         freq: ``M``, ``Q``, ``Y`` or ``I`` (integer index, no seasonality); picks the season length and the
             calibration table.
         season_length: overrides the season length implied by ``freq``.
+        nonnegative: the quantity cannot be negative (spending, arrivals, revenue): the predictive
+            distribution is censored at zero (see :class:`~forecasting.intervals.PredictiveDistribution`);
+            ``fit`` refuses negative values.
 
-    Fitted attributes: ``y_`` (n,), ``prep_`` (seasonality decision), ``weights_``, ``scores_`` (backtest
-    MAE per method), ``backtest_errors_`` (windows, h_bt) of the combined forecast, ``notes_``.
-    ``fit`` keeps the data; the work happens in :meth:`predict` because the backtest depends on ``h``.
+    Fitted attributes: ``y_`` (n,), ``prep_`` (seasonality decision), ``horizon_`` (the internal horizon),
+    ``weights_``, ``scores_`` (backtest MAE per method), ``backtest_errors_`` (windows, ``horizon_``) of the
+    combined forecast, ``sigma1_``, ``notes_``. ``fit`` does the backtest, the combination and the interval
+    scale at ``horizon_``; ``predict(h)`` only reads the first ``h`` steps.
     """
 
-    def __init__(self, config: PipelineConfig | None = None, freq: str = "I", season_length: int | None = None) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        freq: str = "I",
+        season_length: int | None = None,
+        nonnegative: bool = False,
+    ) -> None:
         self.config = config
         self.freq = freq
         self.season_length = season_length
+        self.nonnegative = nonnegative
 
     # -- estimator contract -------------------------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, object]:
-        return {"config": self.config, "freq": self.freq, "season_length": self.season_length}
+        return {
+            "config": self.config,
+            "freq": self.freq,
+            "season_length": self.season_length,
+            "nonnegative": self.nonnegative,
+        }
 
     def set_params(self, **params: object) -> AutoForecaster:
         for k, v in params.items():
@@ -293,7 +342,11 @@ class AutoForecaster:
         return self
 
     def fit(self, y: FloatArray | list[float], X: FloatArray | None = None) -> AutoForecaster:
-        """Store ``y`` (shape (n,), finite) and an optional Tết regressor ``X`` of shape (n + h_max,)."""
+        """Backtest, weigh and calibrate on ``y`` (shape (n,), finite) at the internal horizon.
+
+        ``X``: optional Tết regressor over the history and the future, shape (n + h_max,) with ``h_max`` at
+        least the internal horizon (:func:`internal_horizon`); ``predict`` accepts horizons up to ``h_max``.
+        """
         cfg = self.config or PipelineConfig()
         arr = np.asarray(y, dtype=float).ravel()
         if arr.shape[0] < cfg.min_length:
@@ -304,15 +357,84 @@ class AutoForecaster:
             raise ForecastingError(f"series must be finite. Got: {int((~np.isfinite(arr)).sum())} non-finite values")
         if self.freq not in SEASON_LENGTH:
             raise ForecastingError(f"freq must be one of {tuple(SEASON_LENGTH)}. Got: {self.freq!r}")
+        if self.nonnegative and float(np.min(arr)) < 0:
+            raise ForecastingError(
+                f"a non-negative series cannot hold negative values. Got: {int((arr < 0).sum())} below zero"
+                f" (smallest {float(np.min(arr)):g}); correct them or do not declare the series non-negative"
+            )
         m = self.season_length if self.season_length is not None else SEASON_LENGTH[self.freq]
+        n = arr.shape[0]
+        hz = internal_horizon(cfg, self.freq, n)
+        x = None if X is None else np.asarray(X, dtype=float).ravel()
+        if x is not None and x.shape[0] < n + hz:
+            raise ForecastingError(
+                f"X must cover the history and the internal horizon: {n + hz} values. Got: {x.shape[0]}"
+            )
         self.config_ = cfg
         self.y_ = arr
-        self.X_ = None if X is None else np.asarray(X, dtype=float).ravel()
-        self.prep_ = _decide_season(arr, int(m), cfg.seasonality_test)
+        self.X_ = x
+        self.horizon_ = hz
+        self.floor_ = 0.0 if self.nonnegative else None
+        prep = _decide_season(arr, int(m), cfg.seasonality_test)
+        self.prep_ = prep
+        notes: list[str] = []
+        si_full = E.seasonal_indices(arr, prep.m, prep.mode == "mul") if prep.mode is not None else None
+        methods, combination = cfg.pool(self.freq)
+        if n < 4:
+            methods = ("naive",)
+            notes.append(f"series of {n} observations: naive forecast")
+        mult_err = self.freq in cfg.ets_multiplicative_errors
+        # -- backtest at the internal horizon --------------------------------------------------------------
+        step = cfg.backtest_step or max(1, hz // 3)
+        origins = [n - hz - w * step for w in range(cfg.backtest_windows)]
+        origins = [o for o in origins if o >= max(cfg.min_train, 4)]
+        if len(origins) < cfg.backtest_windows:
+            notes.append(f"{len(origins)} of {cfg.backtest_windows} backtest windows (series of {n})")
+        bt: list[tuple[dict[str, FloatArray], FloatArray]] = []
+        for o in origins:
+            xs = None if x is None else np.r_[x[:o], x[o : o + hz]]
+            fc_o, _ = candidate_forecasts(arr[:o], hz, methods, prep, xs, si_full, cfg.season_window, mult_err)
+            bt.append((fc_o, arr[o : o + hz]))
+        fc, sigma1 = candidate_forecasts(
+            arr, hz, methods, prep, None if x is None else x[: n + hz], si_full, cfg.season_window, mult_err
+        )
+        if not fc:
+            fc = {"naive": E.naive_forecast(arr, hz)}
+            notes.append("all candidate methods failed: naive forecast")
+        scores: dict[str, float] = {}
+        if bt:
+            for k in fc:
+                errs = [np.mean(np.abs(f[k] - a)) for f, a in bt if k in f]
+                if len(errs) == len(bt):
+                    scores[k] = float(np.mean(errs))
+        usable = {k: v for k, v in fc.items() if not bt or k in scores}
+        weights = _combine(usable, scores, combination, cfg)
+        median = combination == "median"
+        errors = (
+            np.vstack([_apply(f, weights, median) - a for f, a in bt])
+            if bt and all(all(k in f for k in weights) for f, _ in bt)
+            else np.zeros((0, hz))
+        )
+        if errors.shape[0] and float(np.min(arr)) > 0:
+            # errors scale with the level: bring each window's errors to the level at the final origin
+            span = max(prep.m, 1)
+            now = float(np.mean(arr[n - span :]))
+            ratio = np.array([now / float(np.mean(arr[max(0, o - span) : o])) for o in origins[: errors.shape[0]]])
+            errors = errors * ratio[:, None]
+        self.candidates_ = usable
+        self.methods_ = methods
+        self.combination_ = combination
+        self.si_full_ = si_full
+        self.weights_ = weights
+        self.scores_ = scores
+        self.backtest_errors_ = errors
+        self.sigma1_ = float(sigma1)
+        self.notes_ = tuple(notes)
         return self
 
     def predict(self, h: int, levels: tuple[float, ...] | list[float] = (80, 95)) -> Forecast:
-        """Forecast ``h`` steps with central intervals at ``levels`` (percent)."""
+        """Forecast ``h`` steps with central intervals at ``levels`` (percent): the first ``h`` steps of the
+        forecast made at the internal horizon (extended the same way beyond it)."""
         if not hasattr(self, "y_"):
             raise NotFittedError("AutoForecaster is not fitted: call fit(y) first")
         if not isinstance(h, int | np.integer) or isinstance(h, bool) or h < 1:
@@ -325,61 +447,37 @@ class AutoForecaster:
         x = self.X_
         if x is not None and x.shape[0] < n + h:
             raise ForecastingError(f"X must cover the history and the horizon: {n + h} values. Got: {x.shape[0]}")
-        notes: list[str] = []
-        prep = self.prep_
-        si_full = E.seasonal_indices(y, prep.m, prep.mode == "mul") if prep.mode is not None else None
-        methods, combination = cfg.pool(self.freq)
-        if n < 4:
-            methods = ("naive",)
-            notes.append(f"series of {n} observations: naive forecast")
-        mult_err = self.freq in cfg.ets_multiplicative_errors
-        # -- backtest --------------------------------------------------------------------------------------
-        step = cfg.backtest_step or max(1, h // 3)
-        origins = [n - h - w * step for w in range(cfg.backtest_windows)]
-        origins = [o for o in origins if o >= max(cfg.min_train, 4)]
-        if len(origins) < cfg.backtest_windows:
-            notes.append(f"{len(origins)} of {cfg.backtest_windows} backtest windows (series of {n})")
-        bt: list[tuple[dict[str, FloatArray], FloatArray]] = []
-        for o in origins:
-            xs = None if x is None else np.r_[x[:o], x[o : o + h]]
-            fc_o, _ = candidate_forecasts(y[:o], h, methods, prep, xs, si_full, cfg.season_window, mult_err)
-            bt.append((fc_o, y[o : o + h]))
-        fc, sigma1 = candidate_forecasts(
-            y, h, methods, prep, None if x is None else x[: n + h], si_full, cfg.season_window, mult_err
-        )
-        if not fc:
-            fc = {"naive": E.naive_forecast(y, h)}
-            notes.append("all candidate methods failed: naive forecast")
-        scores: dict[str, float] = {}
-        if bt:
-            for k in fc:
-                errs = [np.mean(np.abs(f[k] - a)) for f, a in bt if k in f]
-                if len(errs) == len(bt):
-                    scores[k] = float(np.mean(errs))
-        usable = {k: v for k, v in fc.items() if not bt or k in scores}
-        weights = _combine(usable, scores, combination, cfg)
-        median = combination == "median"
-        mean = _apply(usable, weights, median)
-        errors = (
-            np.vstack([_apply(f, weights, median) - a for f, a in bt])
-            if bt and all(all(k in f for k in weights) for f, _ in bt)
-            else np.zeros((0, h))
-        )
-        if errors.shape[0] and float(np.min(y)) > 0:
-            # errors scale with the level: bring each window's errors to the level at the final origin
-            span = max(prep.m, 1)
-            now = float(np.mean(y[n - span :]))
-            ratio = np.array([now / float(np.mean(y[max(0, o - span) : o])) for o in origins[: errors.shape[0]]])
-            errors = errors * ratio[:, None]
-        scale = step_scale(errors, sigma1, h)
-        table = cfg.calibration.get(self.freq) or cfg.calibration.get("I")
+        weights = self.weights_
+        hz = self.horizon_
+        fc = self.candidates_
+        if h > hz:
+            # the candidates' forecasts are recursive: recomputed for h steps their first hz steps are the same,
+            # and they are kept exactly; a candidate that fails over the longer horizon stays flat beyond hz
+            mult_err = self.freq in cfg.ets_multiplicative_errors
+            xs = None if x is None else x[: n + h]
+            longer, _ = candidate_forecasts(
+                y, h, self.methods_, self.prep_, xs, self.si_full_, cfg.season_window, mult_err
+            )
+            fc = {k: np.r_[v, longer[k][hz:] if k in longer else np.full(h - hz, v[-1])] for k, v in fc.items()}
+        location = _apply(fc, weights, self.combination_ == "median")[:h]
+        scale = step_scale(self.backtest_errors_, self.sigma1_, max(h, self.horizon_))[:h]
+        table = cfg.calibration.get(self.freq) or cfg.calibration.get("I") or {}
+        dist = PredictiveDistribution(location, scale, dict(table), self.floor_)
+        mean = dist.median()
         lower, upper = {}, {}
         for level in lv:
-            mult = multiplier(level, table)
-            lower[level_key(level)] = mean - mult * scale
-            upper[level_key(level)] = mean + mult * scale
-        self.weights_ = weights
-        self.scores_ = scores
-        self.backtest_errors_ = errors
-        self.notes_ = tuple(notes)
-        return Forecast(mean, lower, upper, scale, weights, tuple(notes), int(errors.shape[0]), errors, float(sigma1))
+            lower[level_key(level)], upper[level_key(level)] = dist.interval(level)
+        errors = self.backtest_errors_
+        return Forecast(
+            mean,
+            lower,
+            upper,
+            scale,
+            dist,
+            weights,
+            self.notes_,
+            int(errors.shape[0]),
+            errors,
+            self.sigma1_,
+            self.horizon_,
+        )

@@ -87,7 +87,7 @@ def evaluate_forecasts(rows: pd.DataFrame, levels: Sequence[float]) -> dict[str,
 
 
 def _truncate(s: Series, n: int) -> Series:
-    return Series(s.unique_id, s.freq, s.start, s.values[:n], s.calendar, s.imputed[:n], s.season_length)
+    return Series(s.unique_id, s.freq, s.start, s.values[:n], s.calendar, s.imputed[:n], s.season_length, s.nonnegative)
 
 
 def _one(
@@ -214,7 +214,9 @@ def calibrate(
 
     Each series is forecast from its last observation; the errors of its rolling-origin backtest windows
     (brought to the current level) are standardised by the per-step scale that the *other* windows give
-    (:func:`forecasting.intervals.loo_scores`). The scores are pooled per frequency and their ``L``% quantiles
+    (:func:`forecasting.intervals.loo_scores`). The windows are those of the pipeline's internal horizon
+    (:func:`forecasting.auto.internal_horizon`), the ones the forecasts' scales come from, so ``horizon`` does not
+    change the scores. The scores are pooled per frequency and their ``L``% quantiles
     become the multipliers (normalised conformal calibration in the regime of the final forecast; a plain
     held-out last horizon mixes in shorter histories and fewer windows). Frequencies with fewer than
     ``min_points`` scores keep their multipliers. Returns a new config; the input is unchanged.

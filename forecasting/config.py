@@ -15,7 +15,14 @@ from typing import Any
 
 from .errors import ForecastingError
 
-__all__ = ["PipelineConfig", "METHODS", "COMBINATIONS", "DEFAULT_CALIBRATION", "DEFAULT_POOLS"]
+__all__ = [
+    "PipelineConfig",
+    "METHODS",
+    "COMBINATIONS",
+    "DEFAULT_CALIBRATION",
+    "DEFAULT_HORIZONS",
+    "DEFAULT_POOLS",
+]
 
 #: Candidate methods understood by the automatic forecaster.
 METHODS = ("ets", "ses", "holt", "damped", "theta", "ar", "naive", "seasonal_naive", "drift", "arima")
@@ -46,6 +53,14 @@ DEFAULT_POOLS: dict[str, dict[str, Any]] = {
     "I": {"methods": ["ets", "damped", "theta", "ar"], "combination": "mean"},
 }
 
+#: Internal horizon per frequency (periods): every series is backtested, its candidates weighed and its interval
+#: scale measured at this horizon, whatever horizon the caller asks for; a forecast for ``h`` periods is the
+#: first ``h`` steps of this one (steps beyond it extend the same candidates, weights and per-step error law).
+#: So a period's forecast distribution never depends on how far beyond it the caller looks. These are the
+#: official M3 horizons, on which :data:`DEFAULT_CALIBRATION` was measured (the multipliers belong to the
+#: error scale at these horizons).
+DEFAULT_HORIZONS: dict[str, int] = {"M": 18, "Q": 8, "Y": 6, "I": 8}
+
 SCHEMA_VERSION = 1
 
 
@@ -71,7 +86,11 @@ class PipelineConfig:
         top_k: number of best candidates averaged by ``top_k``.
         weight_power: exponent of ``inverse_error`` weights.
         backtest_windows: rolling origins used for selection, weights and interval scales.
-        backtest_step: periods between origins; 0 means ``max(1, horizon // 3)``.
+        backtest_step: periods between origins; 0 means ``max(1, internal horizon // 3)``.
+        horizons: internal horizon per frequency (periods, see :data:`DEFAULT_HORIZONS`): the backtest, the
+            combination weights and the interval scale are measured at this horizon, or at the largest a
+            short series supports (:func:`forecasting.auto.internal_horizon`), never at the horizon asked
+            for, so a forecast for ``h`` periods equals the first ``h`` periods of any longer one.
         min_train: fewest observations a backtest window trains on; fewer windows are used otherwise.
         seasonality_test: one-sided z of the autocorrelation test for
             seasonality (1.28 = 80%; the M3 Theta method used 90%).
@@ -95,6 +114,7 @@ class PipelineConfig:
     weight_power: float = 1.0
     backtest_windows: int = 3
     backtest_step: int = 0
+    horizons: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HORIZONS))
     min_train: int = 6
     seasonality_test: float = 1.28
     season_window: int = 8
@@ -128,6 +148,14 @@ class PipelineConfig:
             raise ForecastingError(
                 f"backtest_windows and backtest_step must be >= 0. Got: {self.backtest_windows}, {self.backtest_step}"
             )
+        if (
+            not isinstance(self.horizons, dict)
+            or set(self.horizons) - set(FREQUENCIES)
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in self.horizons.values())
+        ):
+            raise ForecastingError(
+                f"horizons must map frequencies in {FREQUENCIES} to integers >= 1. Got: {self.horizons!r}"
+            )
         if self.season_window < 0 or self.season_window == 1:
             raise ForecastingError(f"season_window must be 0 (all) or >= 2 seasons. Got: {self.season_window}")
         if self.min_train < 2 or self.min_length < 1:
@@ -155,6 +183,10 @@ class PipelineConfig:
         """Candidate methods and combination rule for series of frequency ``freq``."""
         entry = self.pools.get(freq, {})
         return tuple(entry.get("methods", self.methods)), str(entry.get("combination", self.combination))
+
+    def horizon(self, freq: str) -> int:
+        """Internal horizon (periods) for series of frequency ``freq`` (:data:`DEFAULT_HORIZONS` if not set)."""
+        return int(self.horizons.get(freq, DEFAULT_HORIZONS.get(freq, DEFAULT_HORIZONS["I"])))
 
     def describe(self) -> str:
         """One line: the pools, e.g. ``median of ets, theta; Y: median of ets, drift``."""
@@ -194,6 +226,8 @@ class PipelineConfig:
             d["ets_multiplicative_errors"] = tuple(d["ets_multiplicative_errors"])
         # A version saved before per-frequency pools existed used its methods for every frequency: keep that.
         d.setdefault("pools", {})
+        if "horizons" in d:
+            d["horizons"] = {str(f): int(v) for f, v in d["horizons"].items()}
         if "calibration" in d:
             d["calibration"] = {str(f): {str(k): float(v) for k, v in lv.items()} for f, lv in d["calibration"].items()}
         return cls(**d)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from statistics import NormalDist
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ import pandas as pd
 from .auto import AutoForecaster, Forecast
 from .config import PipelineConfig
 from .errors import ForecastingError
-from .intervals import check_levels, level_key, multiplier
+from .intervals import check_levels, level_key
 from .series import Series, read_long
 from .tet import tet_regressor
 
@@ -45,21 +45,27 @@ def _exog(series: Series, h: int, cfg: PipelineConfig) -> np.ndarray | None:
 
 
 def fit_series(series: Series, h: int, config: PipelineConfig | None = None) -> AutoForecaster:
-    """Fitted :class:`AutoForecaster` for ``series`` (with the Tết regressor where it applies)."""
+    """Fitted :class:`AutoForecaster` for ``series`` (with the Tết regressor where it applies), able to
+    predict up to ``h`` periods; ``series.nonnegative`` censors its distribution at zero."""
     cfg = config or PipelineConfig()
     h = check_horizon(h)
     if len(series) < cfg.min_length:
         raise ForecastingError(
             f"series {series.unique_id!r} too short: need at least {cfg.min_length} observations. Got: {len(series)}"
         )
-    est = AutoForecaster(cfg, series.freq, series.season_length)
-    return est.fit(series.values, _exog(series, h, cfg))
+    est = AutoForecaster(cfg, series.freq, series.season_length, nonnegative=series.nonnegative)
+    # the regressor covers the internal horizon too: the fit works there whatever h is
+    return est.fit(series.values, _exog(series, max(h, cfg.horizon(series.freq)), cfg))
 
 
 def forecast_series(
     series: Series, horizon: int, levels: Sequence[float] = (80, 95), config: PipelineConfig | None = None
 ) -> Forecast:
-    """Forecast one series ``horizon`` periods ahead with intervals at ``levels`` (percent)."""
+    """Forecast one series ``horizon`` periods ahead with intervals at ``levels`` (percent).
+
+    The forecast of a period does not depend on ``horizon``: the result is the first ``horizon`` periods of
+    any longer forecast (see :func:`forecasting.auto.internal_horizon`).
+    """
     lv = check_levels(list(levels))
     h = check_horizon(horizon)
     return fit_series(series, h, config).predict(h, lv)
@@ -91,6 +97,7 @@ def forecast_frame(
     config: PipelineConfig | None = None,
     n_jobs: int = -1,
     progress: Callable[[int, int], None] | None = None,
+    nonnegative: bool = False,
 ) -> pd.DataFrame:
     """Forecast every series of a long table.
 
@@ -102,6 +109,8 @@ def forecast_frame(
         config: pipeline configuration (default ``PipelineConfig()``).
         n_jobs: processes (joblib); -1 = all cores, 1 = in this process.
         progress: called as ``progress(done_series, total_series)`` as chunks finish.
+        nonnegative: declare every series non-negative (:attr:`Series.nonnegative`: forecasts and bands at or
+            above zero, negative values refused); False leaves parsed series as they are declared.
 
     Returns:
         DataFrame ``unique_id, ds, mean, lower_80, upper_80, lower_95, upper_95`` (one pair per
@@ -114,7 +123,10 @@ def forecast_frame(
     h = check_horizon(horizon)
     lv = check_levels(list(levels))
     cfg = config or PipelineConfig()
-    series = df_long if isinstance(df_long, list) else read_long(df_long, freq=freq, min_length=cfg.min_length)
+    if isinstance(df_long, list):
+        series = [replace(s, nonnegative=True) for s in df_long] if nonnegative else df_long
+    else:
+        series = read_long(df_long, freq=freq, min_length=cfg.min_length, nonnegative=nonnegative)
     total = len(series)
     cpus = os.cpu_count() or 1
     workers = cpus if n_jobs is None or n_jobs < 0 else max(1, int(n_jobs))
@@ -160,13 +172,13 @@ def sample_paths(
     seed: int | None = 0,
     forecast: Forecast | None = None,
 ) -> np.ndarray:
-    """Predictive sample paths, shape (n_samples, horizon), consistent with the calibrated intervals.
+    """Predictive sample paths, shape (n_samples, horizon), drawn from the forecast's own distribution.
 
-    Marginals: at step j the quantile of probability p is ``mean_j + k(p) * scale_j`` with ``k`` the
-    calibrated
-    multiplier (so central intervals of the samples match :func:`forecast_series`). Dependence across steps:
-    a Gaussian copula with the correlation of a random walk, ``corr(i, j) = sqrt(min(i, j) / max(i, j))``,
-    which makes sums over months (year-to-date totals) as uncertain as accumulated errors are.
+    Marginals: step j follows ``forecast.distribution`` (:class:`~forecasting.intervals.PredictiveDistribution`,
+    the one the published intervals are read from, censored at zero for a non-negative series), so central
+    intervals of the samples match :func:`forecast_series`. Dependence across steps: a Gaussian copula with
+    the correlation of a random walk, ``corr(i, j) = sqrt(min(i, j) / max(i, j))``, which makes sums over months
+    (year-to-date totals) as uncertain as accumulated errors are.
     """
     cfg = config or PipelineConfig()
     h = check_horizon(horizon)
@@ -178,11 +190,4 @@ def sample_paths(
     chol = np.linalg.cholesky(corr + 1e-10 * np.eye(h))
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n_samples, h)) @ chol.T
-    table = cfg.calibration.get(series.freq) or cfg.calibration.get("I")
-    # map standard-normal z to calibrated multipliers: k(level)/z(level) ratio, interpolated on |z|
-    nd = NormalDist()
-    grid_levels = np.array([50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.8])
-    gz = np.array([nd.inv_cdf(0.5 + lv / 200) for lv in grid_levels])
-    gk = np.array([multiplier(lv, table) for lv in grid_levels])
-    ratio = np.interp(np.abs(z), gz, gk / gz)
-    return fc.mean[:h] + z * ratio * fc.scale[:h]
+    return fc.distribution.head(h).at(z)

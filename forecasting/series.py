@@ -70,6 +70,9 @@ class Series:
         calendar: True when periods are calendar periods, False for an integer index.
         imputed: True where a gap was filled by interpolation, shape (n,).
         season_length: 12 for M, 4 for Q, 1 otherwise (unless given).
+        nonnegative: the quantity cannot be negative (spending, arrivals, revenue): its forecasts and
+            intervals stay at or above zero (:class:`~forecasting.intervals.PredictiveDistribution`), and a
+            negative value is refused.
     """
 
     unique_id: str
@@ -79,6 +82,7 @@ class Series:
     calendar: bool = True
     imputed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     season_length: int = 0
+    nonnegative: bool = False
 
     def __post_init__(self) -> None:
         vals = np.asarray(self.values, dtype=float).ravel()
@@ -94,6 +98,17 @@ class Series:
             object.__setattr__(self, "season_length", SEASON[self.freq])
         if self.freq == "I":
             object.__setattr__(self, "calendar", False)
+        if self.nonnegative and vals.shape[0] and float(np.min(vals)) < 0:
+            bad = np.flatnonzero(vals < 0)
+            problems = [
+                RowProblem(None, "value", f"period {self.label(self.start + int(i))}: {vals[i]:g} is below zero")
+                for i in bad
+            ]
+            raise SeriesError(
+                f"series {self.unique_id!r} is declared non-negative but has {bad.shape[0]} negative values"
+                " (correct them, or do not declare it non-negative)",
+                problems,
+            )
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -230,6 +245,7 @@ def _build(
     min_length: int,
     problems: list[RowProblem],
     season_length: int,
+    nonnegative: bool = False,
 ) -> Series | None:
     """rows: (line, freq, ordinal, calendar, value). Appends problems; returns None if any."""
     before = len(problems)
@@ -289,7 +305,15 @@ def _build(
             )
         )
         return None
-    return Series(uid, freq, int(ords[0]), vals, cal, imputed, season_length)
+    if nonnegative:
+        for line, _, _, _, v in rows:
+            if v < 0:
+                problems.append(
+                    RowProblem(line, None, f"series {uid!r} cannot be negative (non-negative quantity). Got: {v:g}")
+                )
+        if len(problems) > before:
+            return None
+    return Series(uid, freq, int(ords[0]), vals, cal, imputed, season_length, nonnegative)
 
 
 def _check_args(on_gap: str, freq: str | None) -> None:
@@ -306,10 +330,13 @@ def series_from_values(
     start: Any = 0,
     *,
     min_length: int = 1,
+    nonnegative: bool = False,
 ) -> Series:
     """Series from consecutive values and the first period (stateless API: ``{"id", "start", "values"}``).
 
     ``values`` entries must be finite numbers; ``None`` / NaN / text are errors naming their 0-based index.
+    ``nonnegative``: the quantity cannot be negative (see :attr:`Series.nonnegative`); negative entries are
+    errors.
     """
     _check_args("error", freq)
     problems: list[RowProblem] = []
@@ -323,6 +350,9 @@ def series_from_values(
             vals.append(_parse_value(v))
         except ValueError as e:
             problems.append(RowProblem(None, f"values[{i}]", str(e)))
+            continue
+        if nonnegative and vals[-1] < 0:
+            problems.append(RowProblem(None, f"values[{i}]", f"cannot be negative (non-negative quantity). Got: {v}"))
     if not vals and not problems:
         problems.append(RowProblem(None, "values", "no observations"))
     elif len(vals) < min_length and not problems:
@@ -331,7 +361,7 @@ def series_from_values(
         )
     if problems:
         raise SeriesError(f"invalid series {unique_id!r}", problems)
-    return Series(_nfc(str(unique_id)), f, o, np.array(vals), cal)
+    return Series(_nfc(str(unique_id)), f, o, np.array(vals), cal, nonnegative=nonnegative)
 
 
 # -- tables ----------------------------------------------------------------------------------------
@@ -485,6 +515,7 @@ def parse_observations(
     file_format: str | None = None,
     on_gap: str = "error",
     min_length: int = 1,
+    nonnegative: bool = False,
 ) -> Series:
     """Parse one indicator's observations with columns ``period`` and ``value``.
 
@@ -496,6 +527,8 @@ def parse_observations(
         file_format: ``csv`` or ``xlsx``; None sniffs the bytes.
         on_gap: ``error`` or ``interpolate`` (see module docstring).
         min_length: fewest observations accepted.
+        nonnegative: the quantity cannot be negative (see :attr:`Series.nonnegative`); negative values are
+            row problems.
 
     Raises:
         SeriesError: with every row-level problem.
@@ -507,7 +540,7 @@ def parse_observations(
     rows = _rows(df, "period", "value", freq, problems)
     if problems:
         raise SeriesError("invalid observations", problems)
-    s = _build(_nfc(unique_id), rows, on_gap, min_length, problems, 0)
+    s = _build(_nfc(unique_id), rows, on_gap, min_length, problems, 0, nonnegative)
     if problems or s is None:
         raise SeriesError("invalid observations", problems)
     return s
@@ -520,11 +553,13 @@ def read_long(
     file_format: str | None = None,
     on_gap: str = "error",
     min_length: int = 1,
+    nonnegative: bool = False,
 ) -> list[Series]:
     """Parse long format ``unique_id, ds, y`` (the CLI and the bulk input) into series, in first-seen order.
 
     ``ds`` is a period/date or an integer index; with ``freq`` ``M``/``Q`` and integer ``ds`` the series keep
-    that season length. Raises :class:`SeriesError` listing every problem of every series.
+    that season length. ``nonnegative`` declares every series non-negative (see :attr:`Series.nonnegative`).
+    Raises :class:`SeriesError` listing every problem of every series.
     """
     _check_args(on_gap, freq)
     df = _normalise_columns(_to_frame(data, file_format))
@@ -544,7 +579,7 @@ def read_long(
         if not rows and problems:
             continue  # its rows are already reported
         season = SEASON.get(freq or "I", 1)
-        s = _build(u, rows, on_gap, min_length, problems, season if freq in ("M", "Q") else 0)
+        s = _build(u, rows, on_gap, min_length, problems, season if freq in ("M", "Q") else 0, nonnegative)
         if s is not None:
             out.append(s)
     if problems:

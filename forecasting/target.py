@@ -5,6 +5,10 @@ exports, retail sales, budget revenue) about the year's total, of which the mont
 known (year-to-date accumulation). Targets are levels ("budget revenue reaches 4,500 bn VND") or growth
 over the previous year ("retail sales grow 12% over last year").
 
+The samples come from the distribution the published forecast is read from (:func:`forecasting.sample_paths`):
+the same intervals for every period whatever horizon is asked, censored at zero when the series is declared
+non-negative (:attr:`forecasting.Series.nonnegative`).
+
     >>> # P(total 2026 exports >= 1.12 * total 2025 exports)
     >>> # target_probability(series, Target(period="2026", kind="growth", value=12.0), flow=True)
 """

@@ -3,9 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecasting import AutoForecaster, ForecastingError, NotFittedError, PipelineConfig, forecast_series
+from forecasting import AutoForecaster, ForecastingError, NotFittedError, PipelineConfig, Series, forecast_series
 from forecasting import auto as auto_mod
+from forecasting.auto import internal_horizon
+from forecasting.demo import load_demo
 from forecasting.methods import AR, ETS, Drift, Naive, SeasonalNaive, Theta
+from forecasting.tet import tet_regressor
 
 
 def test_seasonal_series_accuracy_and_interval_order(seasonal_monthly) -> None:  # type: ignore[no-untyped-def]
@@ -117,3 +120,55 @@ def test_each_frequency_uses_its_pool() -> None:
     assert set(quarterly.weights) == set(cfg.methods)
     one_pool = AutoForecaster(cfg.with_(pools={}), "Y").fit(y).predict(3)
     assert set(one_pool.weights) == set(cfg.methods)
+
+
+def _horizon_cases() -> list[tuple[str, Series]]:
+    """Series of every frequency and length regime: long and short, seasonal (multiplicative, additive), with
+    the Tết regressor (monthly calendar), on an integer index, and the shipped Lâm Đồng budget (10 years)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(120)
+    monthly = (100 + 0.8 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) * (1 + 0.03 * rng.standard_normal(120))
+    additive = 5 * np.sin(2 * np.pi * t[:60] / 12) + np.cumsum(rng.normal(0, 1, 60))  # crosses zero
+    q = np.arange(40)
+    quarterly = 50 + q + 8 * np.cos(2 * np.pi * q / 4) + rng.normal(0, 2, 40)
+    budget = load_demo(None).observations["lamdong_budget_expenditure"]
+    months = np.arange(2012 * 12, 2022 * 12)
+    tet = monthly * (1 - 0.3 * tet_regressor(months // 12, months % 12 + 1, 7, 14))  # a holiday dip
+    return [
+        ("monthly calendar", Series("m", "M", 2012 * 12, monthly)),
+        ("monthly calendar, Tết dip", Series("t", "M", 2012 * 12, tet)),
+        ("monthly short", Series("ms", "M", 2021 * 12, monthly[:30])),
+        ("monthly additive", Series("ma", "M", 2015 * 12, additive)),
+        ("quarterly", Series("q", "Q", 2010 * 4, quarterly)),
+        ("quarterly short", Series("qs", "Q", 2019 * 4, quarterly[:12])),
+        ("yearly budget", Series("y", "Y", 2006, budget["value"].to_numpy())),
+        ("yearly long", Series("yl", "Y", 1990, 100 + np.cumsum(rng.normal(2, 4, 30)))),
+        ("index", Series("i", "I", 1, 200 + np.cumsum(rng.normal(1, 2, 50)))),
+    ]
+
+
+@pytest.mark.parametrize(("label", "series"), _horizon_cases(), ids=[c[0] for c in _horizon_cases()])
+def test_a_periods_forecast_does_not_depend_on_the_horizon(label: str, series: Series) -> None:
+    """Issue 14: the band of a period changed with the horizon asked for (1, 2, 5 years gave three bands)."""
+    levels = (50, 80, 95, 99)
+    longest = forecast_series(series, 40, levels)
+    for h in (1, 2, 3, 5, 8, 12, 18, 24, 30):
+        fc = forecast_series(series, h, levels)
+        np.testing.assert_array_equal(fc.mean, longest.mean[:h], err_msg=f"{label}: mean, h={h}")
+        for key in longest.lower:
+            np.testing.assert_array_equal(fc.lower[key], longest.lower[key][:h], err_msg=f"{label}: lower {key} h={h}")
+            np.testing.assert_array_equal(fc.upper[key], longest.upper[key][:h], err_msg=f"{label}: upper {key} h={h}")
+        assert fc.weights == longest.weights and fc.horizon == longest.horizon
+
+
+def test_internal_horizon_follows_the_series_not_the_request() -> None:
+    cfg = PipelineConfig()
+    assert internal_horizon(cfg, "M", 120) == cfg.horizon("M") == 18
+    assert internal_horizon(cfg, "Y", 30) == 6
+    assert internal_horizon(cfg, "Y", 10) == 4  # 10 years: the longest horizon that keeps a window (origin 6)
+    assert internal_horizon(cfg, "Y", 7) == 1
+    assert internal_horizon(cfg, "Y", 5) == 6  # no window at all: in-sample scale
+    assert internal_horizon(cfg.with_(horizons={"Y": 3}), "Y", 30) == 3
+    with pytest.raises(ForecastingError, match="horizons"):
+        PipelineConfig(horizons={"Y": 0})
+    assert PipelineConfig.from_json(cfg.with_(horizons={"M": 24}).to_json()).horizon("M") == 24

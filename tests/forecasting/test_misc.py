@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from forecasting import PipelineConfig, Series, forecast_series
-from forecasting.anomaly import check_next, check_observation
+from forecasting.anomaly import check_next, check_observation, check_values
 from forecasting.backtest import backtest, calibrate, mase, smape
 from forecasting.demo import load_demo
 from forecasting.errors import ForecastingError
@@ -29,6 +29,30 @@ def test_check_next_flags_unit_slip(seasonal_monthly) -> None:  # type: ignore[n
     hist = Series("x", "M", seasonal_monthly.start, seasonal_monthly.values[:-1])
     assert not check_next(hist, nxt).flagged
     assert check_next(hist, nxt * 10).flagged  # e.g. entered in the wrong unit
+
+
+def test_anomaly_band_is_the_published_band(seasonal_monthly) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: a month was flagged against 882-1,158 while its published band was 796-1,244."""
+    hist = Series("x", "M", seasonal_monthly.start, seasonal_monthly.values[:-12], nonnegative=True)
+    published = forecast_series(hist, 12, (80, 95))  # what the forecast page shows
+    months = hist.future_periods(12)
+    new = [(months[2], float(seasonal_monthly.values[-10])), (months[0], float(seasonal_monthly.values[-12]) * 3)]
+    checks = check_values(hist, new)
+    assert [c.period for c in checks] == [months[2], months[0]] and [c.horizon for c in checks] == [3, 1]
+    for c, i in zip(checks, (2, 0), strict=True):
+        assert (c.lower, c.expected, c.upper) == (
+            published.lower["95"][i],
+            published.mean[i],
+            published.upper["95"][i],
+        )
+    assert not checks[0].flagged and checks[1].flagged and checks[1].direction == "above"
+    nxt = check_next(hist, float(seasonal_monthly.values[-12]))
+    assert (nxt.lower, nxt.upper, nxt.period) == (published.lower["95"][0], published.upper["95"][0], months[0])
+    with pytest.raises(ForecastingError, match="after the history"):
+        check_values(hist, [(hist.periods[-1], 1.0)])
+    with pytest.raises(ForecastingError, match="bad period"):
+        check_values(hist, [("2030-Q1", 1.0)])
+    assert check_values(hist, []) == []
 
 
 def test_metrics() -> None:
