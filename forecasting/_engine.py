@@ -179,16 +179,6 @@ def _final_state(y: FloatArray, a: float, b: float, p: float, l0: float, b0: flo
     return float(lvl), float(slp)
 
 
-def ses_fitted(y: FloatArray, alpha: float, l0: float) -> FloatArray:
-    """One-step-ahead fitted values of SES, shape (n,)."""
-    out = np.empty_like(y)
-    lvl = l0
-    for t in range(y.shape[0]):
-        out[t] = lvl
-        lvl = lvl + alpha * (y[t] - lvl)
-    return out
-
-
 def theta_forecast(y: FloatArray, ses: EtsFit, h: int) -> FloatArray:
     """Standard Theta method (Assimakopoulos & Nikolopoulos 2000; Hyndman & Billah 2003 form).
 

@@ -141,11 +141,10 @@ class PredictiveDistribution:
     ``floor`` (0.0 for quantities that cannot be negative, None otherwise) censors each marginal there: the
     probability the calibrated distribution puts below the floor sits at the floor, so every quantile is
     ``max(calibrated quantile, floor)``. Why censoring: every quantile above the floor stays exactly as
-    calibrated, so coverage of values that respect the floor cannot change (M3 declared non-negative:
-    sMAPE 12.405 and coverage 0.805 / 0.948, as undeclared), and the point forecast is the method's, clipped.
-    Measured alternatives (M3 declared non-negative, during this change): truncation (conditioning on
-    ``value >= 0``) shifts the whole marginal up: coverage 0.801 / 0.947 and, with its median as the point
-    forecast, sMAPE 12.809 (M3's wider long-horizon bands do reach below zero). Not tried: a log scale, which
+    calibrated, so coverage of values that respect the floor cannot change, and the point forecast is the
+    method's, clipped. The measured alternative, truncation (conditioning on ``value >= 0``), shifts the whole
+    marginal up and lost coverage and accuracy on M3 declared non-negative (see the commit that chose
+    censoring; experiments/results/forecast_benchmark_nonnegative_stored_ref.md). Not tried: a log scale, which
     would need multipliers of its own and, keeping the median, stretches the band upwards without bound where
     the error scale nears the level (the short, volatile series whose bands cross zero). A censored band may
     start at exactly 0: the quantity can fall that low as far as the calibrated errors tell.

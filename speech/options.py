@@ -58,8 +58,8 @@ class TranscribeOptions:
         redecode_loops: before collapsing, decode again the looping chunks whose loop swallowed
             speech (recovers those words), from the first pass's encoder output, greedily
             (``redecode_beam_size``), after the words before the loop. False: collapse only.
-            Measured on 12.7 min of espeak-ng audio where raw base loops in 10-15 of 27 chunks: about
-            +12% CPU over raw faster-whisper, WER 0.90 vs 0.925 (experiments/results/speech_benchmark.md).
+            Its cost and gain are measured by ``python -m experiments.speech_benchmark``
+            (experiments/results/speech_benchmark.md).
         redecode_beam_size: beam width of the re-decoding (1 = greedy).
         redecode_no_repeat_ngram_size: n-gram block of the re-decoding, in tokens (a Vietnamese
             syllable is 1-3 tokens, so 10 tokens is about 4 syllables: short enough to stop a loop,

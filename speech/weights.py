@@ -78,14 +78,6 @@ def default_model_files() -> DefaultModelFiles:
     return DefaultModelFiles(parts=parts, side_files=side)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_CHUNK):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _is_complete(model_dir: Path) -> bool:
     return (model_dir / _MARKER).is_file() and all((model_dir / name).is_file() for name in ("model.bin", *_SIDE_FILES))
 
