@@ -144,7 +144,9 @@ def test_past_errors_come_from_the_backtest_or_from_extra_origins() -> None:
     base = base_forecasts(h, hist, 6)
     smp = error_samples(h, hist, base)
     assert smp.source == "backtest" and smp.n_windows == 3 and smp.z.shape == (18, 3)
-    np.testing.assert_allclose(smp.raw[:, 0], np.concatenate([r[: base["T"].mean.shape[0]] for r in base["T"].backtest_errors[:3]]))
+    np.testing.assert_allclose(
+        smp.raw[:, 0], np.concatenate([r[: base["T"].mean.shape[0]] for r in base["T"].backtest_errors[:3]])
+    )
     # yearly series of 7 values have no two backtest windows: one-step errors from extra origins
     y_hist = _yearly_histories(n=7)
     hy = hierarchy_from_components(TREE)
