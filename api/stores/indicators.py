@@ -442,7 +442,7 @@ def coherent_bodies(
         raise HierarchyError(f"the hierarchy of {code!r} names unknown indicators {missing}; fix its components")
     ind = {c: i for c, i in inds.items() if i is not None}
     flags = extras(session, nodes)
-    versions = [(c, ind[c].data_version, flags[c].nonnegative) for c in nodes]
+    versions = [(c, ind[c].data_version, flags[c].nonnegative, ind[c].targets or []) for c in nodes]
     shape = sorted((p, list(parts)) for p, parts in tree.items())
 
     def key_of(node: str) -> str:
