@@ -271,7 +271,12 @@ def _champion_or_default(name: str, default: Any) -> tuple[Any, str]:
 def forecast(
     input: Annotated[
         Path,
-        typer.Argument(help="CSV or XLSX in long format: unique_id,ds,y", exists=True, dir_okay=False, readable=True),
+        typer.Argument(
+            help="CSV or XLSX: unique_id,ds,y, or an office's file (Kỳ | Giá trị, a report with periods as columns)",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ],
     horizon: Annotated[int, typer.Option("--horizon", "-h", help="periods ahead", min=1)],
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
@@ -280,20 +285,41 @@ def forecast(
     jobs: Annotated[int, typer.Option(help="processes; -1 = all cores")] = -1,
     plot: Annotated[list[str] | None, typer.Option(help="unique_id to plot as PNG next to the output")] = None,
 ) -> None:
-    """Forecast every series of a long-format file with calibrated intervals (all cores, progress bar)."""
+    """Forecast every series of a file with calibrated intervals (all cores, progress bar).
+
+    The file is read as the API reads uploads (the README's "Indicator files"): long ``unique_id,ds,y``,
+    one series ``Kỳ | Giá trị``, long ``Mã | Kỳ | Giá trị`` or a report with periods as columns, vi-VN or
+    en-US numbers; missing cells (``-``, ``..``) inside a series are interpolated for the forecast.
+    """
     from forecasting import PipelineConfig, forecast_frame, read_long
+    from forecasting.intake import IntakeError, IntakeOptions, read_table
 
     levels = level or [80.0, 95.0]
     model, label = _champion_or_default("forecasting", None)
     config = model.config if model is not None else PipelineConfig()
     try:
         data = input.read_bytes()
-        series = read_long(
-            data,
-            freq=freq,
-            file_format="xlsx" if input.suffix.lower() in {".xlsx", ".xlsm"} else None,
-            min_length=config.min_length,
-        )
+        intake_freq = freq.upper() if freq and freq.upper() in ("M", "Q", "Y") else None
+        try:
+            res = read_table(data, input.name, None, IntakeOptions(frequency=intake_freq))  # type: ignore[arg-type]
+        except IntakeError as intake_error:
+            # integer ds (an index, not a period) and other plain long files the intake does not read
+            try:
+                series = read_long(
+                    data,
+                    freq=freq,
+                    file_format="xlsx" if input.suffix.lower() in {".xlsx", ".xlsm"} else None,
+                    min_length=config.min_length,
+                )
+            except ValueError:
+                raise intake_error from None
+        else:
+            for w in res.warnings:
+                console.print(f"[yellow]{w.text('vi')}[/yellow]")
+            console.print(f"read {res.layout.value} layout, {len(res.observations)} values, frequency {res.frequency}")
+            series = read_long(
+                res.to_frame(input.stem), freq=res.frequency, on_gap="interpolate", min_length=config.min_length
+            )
         with progress_bar() as bar:
             task = bar.add_task(f"forecast ({label})", total=len(series), message=f"{len(series)} series")
             frame = forecast_frame(
@@ -307,6 +333,10 @@ def forecast(
             )
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}")
+        if isinstance(e, IntakeError):
+            console.print(e.message_en)
+            for problem in e.problems:
+                console.print(f"  {problem.text('en')}")
         raise typer.Exit(2) from e
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)

@@ -58,6 +58,16 @@ class ForecastingSettings(BaseModel):
     load_demo: bool = Field(True, description="load the real demo indicators at first start")
 
 
+class IntakeSettings(BaseModel):
+    """Caps on indicator files read by :func:`forecasting.intake.read_table` (uploads and the catalogue import)."""
+
+    max_bytes: int = Field(32 * 1024**2, gt=0, description="largest indicator file, bytes")
+    max_rows: int = Field(200_000, gt=0, description="most rows in a file or the read sheet")
+    max_cells: int = Field(4_000_000, gt=0, description="most cells (rows x columns) in a file or the read sheet")
+    max_problems: int = Field(50, gt=0, description="most problems listed in an error, warnings in a result")
+    dry_run_rows: int = Field(2_000, ge=0, description="most parsed rows listed in a dry run's answer")
+
+
 class SocialSettings(BaseModel):
     max_batch: int = Field(1000, ge=1, description="most texts in one sentiment request (413 above)")
     max_text_chars: int = Field(20_000, ge=1, description="longest text accepted, characters")
@@ -122,6 +132,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = SpeechSettings()
     forecasting: ForecastingSettings = ForecastingSettings()
     social: SocialSettings = SocialSettings()
+    intake: IntakeSettings = IntakeSettings()
     auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")

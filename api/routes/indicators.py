@@ -1,7 +1,10 @@
-"""Indicators: catalogue, observations (JSON or CSV/XLSX upload), forecasts, target probabilities, anomalies."""
+"""Indicators: catalogue (with components and an XLSX export/import), observations (JSON, or CSV/XLSX files as
+the offices write them, with a dry run), the catalogue-wide report import, forecasts (coherent across a
+hierarchy), target probabilities, anomalies."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -15,16 +18,32 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import audit
+from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.errors import BadRequest, InvalidInput, NotFound
 from api.services import Services
 from api.storage.tables import Anomaly, Indicator, Observation
-from api.stores.indicators import etag_of, forecast_body, load_series, upsert_observations
+from api.stores.indicators import (
+    IndicatorExtra,
+    check_hierarchy,
+    etag_of,
+    extras,
+    forecast_body,
+    load_series,
+    plan_upsert,
+    set_extra,
+    upsert_observations,
+    upsert_pairs,
+)
+from forecasting.intake import IntakeLimits, IntakeOptions, IntakeResult, read_table
 
 router = APIRouter(tags=["indicators"])
 
-Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="indicator code, e.g. vn_exports")]
+CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+Code = Annotated[str, Path(pattern=CODE_PATTERN, description="indicator code, e.g. vn_exports")]
 PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$"
+ComponentCode = Annotated[str, Field(pattern=CODE_PATTERN)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class TargetIn(BaseModel):
@@ -50,6 +69,24 @@ class IndicatorIn(BaseModel):
     targets: list[TargetIn] = Field(default_factory=list, max_length=200)
 
 
+class IndicatorPatch(BaseModel):
+    """A partial change: only the fields sent change (``components: []`` makes the indicator a leaf)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=300)
+    unit: str | None = Field(None, max_length=64)
+    kind: Literal["flow", "stock"] | None = None
+    source: str | None = Field(None, max_length=2000)
+    description: str | None = Field(None, max_length=5000)
+    forecast_from: str | None = Field(None, pattern=PERIOD_PATTERN)
+    targets: list[TargetIn] | None = Field(None, max_length=200)
+    department: str | None = Field(None, max_length=300, description="responsible department (đơn vị phụ trách)")
+    nonnegative: bool | None = Field(None, description="values are never negative (revenue, counts)")
+    components: list[ComponentCode] | None = Field(
+        None, max_length=500, description="codes of the indicators whose sum this one is"
+    )
+
+
 class IndicatorOut(BaseModel):
     code: str
     name: str
@@ -60,6 +97,9 @@ class IndicatorOut(BaseModel):
     description: str
     forecast_from: str | None
     targets: list[dict[str, Any]]
+    department: str
+    nonnegative: bool
+    components: list[str]
     data_version: int
     n_observations: int
     first_period: str | None
@@ -81,11 +121,51 @@ class ObservationsIn(BaseModel):
 
 class IngestOut(BaseModel):
     indicator: str
+    dry_run: bool = False
     inserted: int
     revised: int
     unchanged: int
     data_version: int
     anomalies: list[dict[str, Any]]
+    intake: dict[str, Any] | None = Field(
+        None, description="for a file: layout, column mapping, parsed rows (dry run), warnings"
+    )
+
+
+class PeriodValue(BaseModel):
+    period: str
+    value: float
+
+
+class DryRunOut(BaseModel):
+    indicator: str
+    dry_run: bool = True
+    inserted: int
+    revised: int
+    unchanged: int
+    observations: list[PeriodValue] = Field(description="what would be stored")
+    intake: dict[str, Any]
+
+
+class BulkItem(BaseModel):
+    indicator: str
+    inserted: int
+    revised: int
+    unchanged: int
+    data_version: int
+    anomalies: list[dict[str, Any]]
+
+
+class BulkOut(BaseModel):
+    dry_run: bool
+    indicators: list[BulkItem]
+    intake: dict[str, Any]
+
+
+class CatalogueImportOut(BaseModel):
+    created: list[str]
+    updated: list[str]
+    indicators: list[IndicatorOut]
 
 
 def _get(session: Session, code: str) -> Indicator:
@@ -95,12 +175,14 @@ def _get(session: Session, code: str) -> Indicator:
     return ind
 
 
-def _out(session: Any, ind: Indicator) -> IndicatorOut:
+def _out(session: Session, ind: Indicator, extra: IndicatorExtra | None = None) -> IndicatorOut:
     n, first, last = session.execute(
         select(func.count(), func.min(Observation.period), func.max(Observation.period)).where(
             Observation.indicator_code == ind.code, Observation.is_current.is_(True)
         )
     ).one()
+    if extra is None:
+        extra = extras(session, [ind.code]).get(ind.code, IndicatorExtra())
     return IndicatorOut(
         code=ind.code,
         name=ind.name,
@@ -111,6 +193,9 @@ def _out(session: Any, ind: Indicator) -> IndicatorOut:
         description=ind.description,
         forecast_from=ind.forecast_from,
         targets=list(ind.targets or []),
+        department=extra.department,
+        nonnegative=extra.nonnegative,
+        components=list(extra.components),
         data_version=ind.data_version,
         n_observations=n,
         first_period=first,
@@ -122,7 +207,222 @@ def _out(session: Any, ind: Indicator) -> IndicatorOut:
 @router.get("/v1/indicators", response_model=list[IndicatorOut])
 def list_indicators(session: SessionDep, _: Viewer) -> list[IndicatorOut]:
     """The catalogue of indicators with their coverage."""
-    return [_out(session, i) for i in session.scalars(select(Indicator).order_by(Indicator.code))]
+    ex = extras(session)
+    return [_out(session, i, ex.get(i.code)) for i in session.scalars(select(Indicator).order_by(Indicator.code))]
+
+
+# -- the whole catalogue as one workbook (declared before /v1/indicators/{code}, which would match it) -----
+CATALOGUE_COLUMNS = (
+    "code",
+    "name",
+    "unit",
+    "frequency",
+    "kind",
+    "source",
+    "description",
+    "department",
+    "nonnegative",
+    "forecast_from",
+    "components",
+    "targets",
+)
+
+
+@router.get("/v1/indicators/catalogue.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def export_catalogue(session: SessionDep, _: Viewer) -> Response:
+    """The whole catalogue as one XLSX sheet (one row per indicator; ``components`` comma-separated,
+    ``targets`` as JSON), the same layout ``PUT /v1/indicators/catalogue.xlsx`` reads back."""
+    import openpyxl
+
+    ex = extras(session)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Danh mục chỉ tiêu"
+    ws.append(list(CATALOGUE_COLUMNS))
+    for ind in session.scalars(select(Indicator).order_by(Indicator.code)):
+        e = ex.get(ind.code, IndicatorExtra())
+        ws.append(
+            [
+                ind.code,
+                ind.name,
+                ind.unit,
+                ind.frequency,
+                ind.kind,
+                ind.source,
+                ind.description,
+                e.department,
+                e.nonnegative,
+                ind.forecast_from or "",
+                ", ".join(e.components),
+                json.dumps(list(ind.targets or []), ensure_ascii=False) if ind.targets else "",
+            ]
+        )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(
+        buf.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="catalogue.xlsx"'},
+    )
+
+
+_TRUE = {"true", "1", "yes", "có", "x", "co"}
+_FALSE = {"false", "0", "no", "không", "khong", ""}
+
+
+def _catalogue_rows(data: bytes, limits: IntakeLimits) -> list[tuple[int, dict[str, Any]]]:
+    """(row number, {column: cell}) of the catalogue sheet; the header row holds :data:`CATALOGUE_COLUMNS`."""
+    from forecasting.intake.grid import open_workbook
+
+    wb = open_workbook(data, limits)
+    try:
+        grid = wb.read(wb.sheets[0])
+    finally:
+        wb.close()
+    if not grid.rows:
+        raise InvalidInput("the catalogue workbook's first sheet is empty", code="empty_file")
+    _, header = grid.rows[0]
+    names = [str(h or "").strip().lower() for h in header]
+    missing = [c for c in ("code", "name", "frequency") if c not in names]
+    unknown = [n for n in names if n and n not in CATALOGUE_COLUMNS]
+    if missing or unknown:
+        raise InvalidInput(
+            f"the catalogue header must hold {list(CATALOGUE_COLUMNS)} (code, name and frequency required). "
+            f"Got: {names}; missing {missing}, unknown {unknown}. Export the catalogue to get the layout",
+            code="invalid_catalogue",
+        )
+    return [
+        (n, {k: (cells[j] if j < len(cells) else None) for j, k in enumerate(names) if k}) for n, cells in grid.rows[1:]
+    ]
+
+
+def _parse_catalogue_row(cells: dict[str, Any]) -> tuple[str, IndicatorIn, str, bool, list[str]]:
+    def text(k: str) -> str:
+        v = cells.get(k)
+        return "" if v is None else str(v).strip()
+
+    code = text("code")
+    if not pd.Series([code]).str.fullmatch(CODE_PATTERN[1:-1]).iloc[0]:
+        raise ValueError(f"code must match {CODE_PATTERN}. Got: {code!r}")
+    raw_targets = text("targets")
+    try:
+        targets = json.loads(raw_targets) if raw_targets else []
+    except json.JSONDecodeError as e:
+        raise ValueError(f"targets must be a JSON list of targets. Got: {raw_targets[:80]!r}") from e
+    body = IndicatorIn.model_validate(
+        {
+            "name": text("name"),
+            "unit": text("unit"),
+            "frequency": text("frequency").upper(),
+            "kind": text("kind") or "stock",
+            "source": text("source"),
+            "description": text("description"),
+            "forecast_from": text("forecast_from") or None,
+            "targets": targets,
+        }
+    )
+    nonneg_raw = cells.get("nonnegative")
+    if isinstance(nonneg_raw, bool):
+        nonneg = nonneg_raw
+    elif text("nonnegative").lower() in _TRUE | _FALSE:
+        nonneg = text("nonnegative").lower() in _TRUE
+    else:
+        raise ValueError(f"nonnegative must be TRUE or FALSE. Got: {text('nonnegative')!r}")
+    parts = [p.strip() for p in text("components").replace(";", ",").split(",") if p.strip()]
+    return code, body, text("department"), nonneg, parts
+
+
+CATALOGUE_BODY = {
+    "requestBody": {
+        "content": {
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+        }
+    }
+}
+
+
+@router.put("/v1/indicators/catalogue.xlsx", response_model=CatalogueImportOut, openapi_extra=CATALOGUE_BODY)
+async def import_catalogue(request: Request, services: ServicesDep, who: Analyst) -> CatalogueImportOut:
+    """Define or update every indicator of an XLSX catalogue (the export's layout), all or nothing: every
+    row is checked, then the components over the resulting catalogue; indicators not in the file stay."""
+    data, _, _, _ = await _read_upload(request)
+    return await run_in_threadpool(_import_catalogue, services, data, who)
+
+
+def _import_catalogue(services: Services, data: bytes, who: Principal) -> CatalogueImportOut:
+    rows = _catalogue_rows(data, _limits(services))
+    parsed: list[tuple[str, IndicatorIn, str, bool, list[str]]] = []
+    problems: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for n, cells in rows:
+        try:
+            item = _parse_catalogue_row(cells)
+        except ValidationError as e:
+            first = e.errors()[0]
+            problems.append({"row": n, "problem": f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"})
+            continue
+        except ValueError as e:
+            problems.append({"row": n, "problem": str(e)})
+            continue
+        if item[0] in seen:
+            problems.append({"row": n, "problem": f"code {item[0]!r} already on row {seen[item[0]]}"})
+        seen[item[0]] = n
+        parsed.append(item)
+    if problems:
+        raise InvalidInput(
+            f"the catalogue has {len(problems)} wrong rows, nothing was changed: "
+            + "; ".join(f"row {p['row']}: {p['problem']}" for p in problems[:5]),
+            code="invalid_catalogue",
+            detail=problems,
+        )
+    created: list[str] = []
+    updated: list[str] = []
+    with services.db.transaction() as s:
+        for code, body, department, nonneg, _parts in parsed:
+            _apply_indicator(s, code, body, who, created, updated)
+            set_extra(s, code, department=department, nonnegative=nonneg)
+        check_hierarchy(s, {code: parts for code, *_rest, parts in parsed})
+        for code, *_rest, parts in parsed:
+            set_extra(s, code, components=parts)
+        audit.record(s, who, "catalogue.import", "indicator", "*", {"created": created, "updated": updated})
+        s.flush()
+        ex = extras(s)
+        out = [_out(s, _get(s, code), ex.get(code)) for code, *_ in parsed]
+    return CatalogueImportOut(created=created, updated=updated, indicators=out)
+
+
+def _apply_indicator(
+    s: Session, code: str, body: IndicatorIn, who: Principal, created: list[str], updated: list[str]
+) -> Indicator:
+    ind = s.get(Indicator, code)
+    if ind is None:
+        ind = Indicator(code=code, frequency=body.frequency, data_version=0)
+        s.add(ind)
+        created.append(code)
+    else:
+        if ind.frequency != body.frequency and s.scalar(select(func.count()).where(Observation.indicator_code == code)):
+            raise InvalidInput(
+                f"indicator {code!r} already has {ind.frequency}-frequency observations; "
+                f"its frequency cannot change to {body.frequency}",
+                code="frequency_change",
+            )
+        updated.append(code)
+    ind.name, ind.unit, ind.frequency, ind.kind = body.name, body.unit, body.frequency, body.kind
+    ind.source, ind.description, ind.forecast_from = body.source, body.description, body.forecast_from
+    ind.targets = [t.model_dump() for t in body.targets]
+    s.flush()
+    audit.record(
+        s,
+        who,
+        "indicator.create" if code in created else "indicator.update",
+        "indicator",
+        code,
+        body.model_dump(exclude={"description"}),
+    )
+    return ind
 
 
 @router.get("/v1/indicators/{code}", response_model=IndicatorOut)
@@ -134,69 +434,175 @@ def get_indicator(code: Code, session: SessionDep, _: Viewer) -> IndicatorOut:
 def put_indicator(code: Code, body: IndicatorIn, services: ServicesDep, who: Analyst) -> IndicatorOut:
     """Define or update an indicator (name, unit, frequency, source, plan targets)."""
     with services.db.transaction() as s:
-        ind = s.get(Indicator, code)
-        created = ind is None
-        if ind is None:
-            ind = Indicator(code=code, frequency=body.frequency, data_version=0)
-            s.add(ind)
-        elif ind.frequency != body.frequency and s.scalar(
-            select(func.count()).where(Observation.indicator_code == code)
-        ):
-            raise InvalidInput(
-                f"indicator {code!r} already has {ind.frequency}-frequency observations; "
-                f"its frequency cannot change to {body.frequency}"
-            )
-        ind.name, ind.unit, ind.frequency, ind.kind = body.name, body.unit, body.frequency, body.kind
-        ind.source, ind.description, ind.forecast_from = body.source, body.description, body.forecast_from
-        ind.targets = [t.model_dump() for t in body.targets]
+        ind = _apply_indicator(s, code, body, who, [], [])
+        return _out(s, ind)
+
+
+@router.patch("/v1/indicators/{code}", response_model=IndicatorOut)
+def patch_indicator(code: Code, body: IndicatorPatch, services: ServicesDep, who: Analyst) -> IndicatorOut:
+    """Change some fields of an indicator: targets alone, unit, source, department, ``nonnegative``, or
+    ``components`` (the codes whose sum it is; checked over the whole catalogue: no cycle, no unknown code,
+    a part in one parent only, one frequency per tree)."""
+    sent = body.model_fields_set
+    with services.db.transaction() as s:
+        ind = _get(s, code)
+        for name in ("name", "unit", "kind", "source", "description"):
+            if name in sent:
+                value = getattr(body, name)
+                if value is None:
+                    raise InvalidInput(f"{name} cannot be null; send a value or leave it out", code="validation_error")
+                setattr(ind, name, value)
+        if "forecast_from" in sent:
+            ind.forecast_from = body.forecast_from
+        if "targets" in sent:
+            ind.targets = [t.model_dump() for t in body.targets or []]
+        if "components" in sent:
+            check_hierarchy(s, {code: list(body.components or [])})
+        set_extra(
+            s,
+            code,
+            department=body.department if "department" in sent else None,
+            nonnegative=body.nonnegative if "nonnegative" in sent else None,
+            components=list(body.components or []) if "components" in sent else None,
+        )
         s.flush()
         audit.record(
-            s,
-            who,
-            "indicator.create" if created else "indicator.update",
-            "indicator",
-            code,
-            body.model_dump(exclude={"description"}),
+            s, who, "indicator.patch", "indicator", code, body.model_dump(include=sent, exclude={"description"})
         )
         return _out(s, ind)
 
 
 @router.delete("/v1/indicators/{code}", status_code=204)
 def delete_indicator(code: Code, services: ServicesDep, who: Analyst) -> Response:
-    """Delete an indicator with all its observations and revisions (audited)."""
+    """Delete an indicator with all its observations and revisions (audited); refused while it is in a
+    hierarchy (change the components first)."""
+    from api.stores.indicators import components_map
+
     with services.db.transaction() as s:
         ind = _get(s, code)
+        comp = components_map(s)
+        parents = [p for p, parts in comp.items() if code in parts]
+        if parents or code in comp:
+            raise InvalidInput(
+                f"indicator {code!r} is in a hierarchy (parent of {comp.get(code, [])}, component of {parents}); "
+                "remove it from the components first",
+                code="in_hierarchy",
+            )
         n = s.scalar(select(func.count()).where(Observation.indicator_code == code))
         s.delete(ind)
         audit.record(s, who, "indicator.delete", "indicator", code, {"observations": n})
     return Response(status_code=204)
 
 
+# -- observations ------------------------------------------------------------------------------------------
 OBSERVATIONS_BODY = {
     "requestBody": {
         "content": {
             "application/json": {"schema": ObservationsIn.model_json_schema()},
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "decimal": {"type": "string", "enum": [",", "."]},
+                        "sheet": {"type": "string"},
+                        "year": {"type": "integer"},
+                    },
+                }
             },
             "text/csv": {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
         }
     }
 }
 
+Decimal = Annotated[
+    Literal[",", "."] | None, Query(description="decimal separator: ',' (vi-VN, 1.234,5) or '.'; default inferred")
+]
+Sheet = Annotated[
+    str | None, Query(max_length=200, description="workbook sheet to read; default: the first with a header")
+]
+Year = Annotated[
+    int | None, Query(ge=1900, le=2100, description="year of period columns written without one ('Tháng 1')")
+]
+DryRun = Annotated[bool, Query(description="answer what would be stored; store nothing")]
 
-@router.post("/v1/indicators/{code}/observations", response_model=IngestOut, openapi_extra=OBSERVATIONS_BODY)
-async def post_observations(code: Code, request: Request, services: ServicesDep, who: Analyst) -> IngestOut:
-    """Upsert observations from JSON, a CSV or an XLSX file (columns ``period``, ``value``).
 
-    All or nothing: every row is checked first and the problems are reported with their line numbers.
-    A changed value becomes a new revision (earlier ones are kept). New periods outside the 95% interval
-    of the forecast made before they arrived are flagged as anomalies.
+def _limits(services: Services) -> IntakeLimits:
+    cfg = services.settings.intake
+    return IntakeLimits(
+        max_bytes=cfg.max_bytes, max_rows=cfg.max_rows, max_cells=cfg.max_cells, max_problems=cfg.max_problems
+    )
+
+
+async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None, dict[str, str]]:
+    """(bytes, filename, content type, other form fields) of a multipart ``file`` or a raw CSV/XLSX body."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise BadRequest("multipart upload needs a 'file' field with the CSV or XLSX file")
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        return await upload.read(), upload.filename, upload.content_type, fields
+    if ctype in {"text/csv", "application/csv", "text/plain", XLSX, "application/octet-stream"}:
+        return await request.body(), None, ctype, {}
+    raise InvalidInput(
+        f"unsupported content type {ctype or 'none'!r}: send a multipart 'file', text/csv or an XLSX body",
+        code="unsupported_media_type",
+    )
+
+
+def _field_options(
+    fields: dict[str, str], decimal: str | None, sheet: str | None, year: int | None
+) -> tuple[Literal[",", "."] | None, str | None, int | None]:
+    """Form fields override the query's decimal, sheet and year."""
+    d = fields.get("decimal", decimal)
+    if d not in (None, ",", "."):
+        raise InvalidInput(f"decimal must be ',' or '.'. Got: {d!r}", code="validation_error")
+    sh = fields.get("sheet", sheet) or None
+    y_raw = fields.get("year")
+    if y_raw is not None and y_raw.strip():
+        if not y_raw.strip().isdigit() or not 1900 <= int(y_raw) <= 2100:
+            raise InvalidInput(f"year must be a year 1900-2100. Got: {y_raw!r}", code="validation_error")
+        year = int(y_raw)
+    return d, sh, year  # type: ignore[return-value]
+
+
+def _flag(fields: dict[str, str], name: str, default: bool) -> bool:
+    raw = fields.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in {"true", "1", "yes", "on"}:
+        return True
+    if raw.strip().lower() in {"false", "0", "no", "off", ""}:
+        return False
+    raise InvalidInput(f"{name} must be true or false. Got: {raw!r}", code="validation_error")
+
+
+@router.post(
+    "/v1/indicators/{code}/observations", response_model=IngestOut | DryRunOut, openapi_extra=OBSERVATIONS_BODY
+)
+async def post_observations(
+    code: Code,
+    request: Request,
+    services: ServicesDep,
+    who: Analyst,
+    dry_run: DryRun = False,
+    decimal: Decimal = None,
+    sheet: Sheet = None,
+    year: Year = None,
+) -> IngestOut | DryRunOut:
+    """Upsert observations from JSON, or a CSV or XLSX file as the offices write it (see the README's
+    "Indicator files"): one series (``Kỳ | Giá trị``), long (``Mã | Kỳ | Giá trị``) or a report with periods
+    as columns; the rows of this indicator are taken (by code or name).
+
+    All or nothing: every row is checked first and the problems are reported with their rows. Missing cells
+    (``-``, ``..``) are left out, never stored. A changed value becomes a new revision (earlier ones are kept).
+    New periods outside the 95% interval of the forecast made before they arrived are flagged as anomalies.
+    ``dry_run=true`` answers what would be stored (layout, column mapping, rows, warnings) and stores nothing.
     """
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    note = ""
-    file_format: str | None = None
-    data: pd.DataFrame | bytes
     if ctype == "application/json":
         raw = await request.body()
         try:
@@ -209,60 +615,47 @@ async def post_observations(code: Code, request: Request, services: ServicesDep,
                 code="validation_error",
                 detail=json.loads(e.json(include_url=False, include_input=False)),
             ) from e
-        data = pd.DataFrame([o.model_dump() for o in parsed.observations])
-        note = parsed.note
-    elif ctype == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise BadRequest("multipart upload needs a 'file' field with the CSV or XLSX file")
-        data = await upload.read()
-        name = (upload.filename or "").lower()
-        file_format = "xlsx" if name.endswith((".xlsx", ".xlsm")) else "csv" if name.endswith(".csv") else None
-        note = f"file {upload.filename}"[:300]
-    elif ctype in {"text/csv", "application/csv", "text/plain"}:
-        data, file_format = await request.body(), "csv"
-    elif ctype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-        data, file_format = await request.body(), "xlsx"
-    else:
-        raise InvalidInput(
-            f"unsupported content type {ctype or 'none'!r}: send application/json, a multipart 'file', "
-            "text/csv or an XLSX body",
-            code="unsupported_media_type",
-        )
-    return await run_in_threadpool(_ingest, services, code, data, file_format, who, note)
+        frame = pd.DataFrame([o.model_dump() for o in parsed.observations])
+        return await run_in_threadpool(_ingest_json, services, code, frame, who, parsed.note, dry_run)
+    data, filename, content_type, fields = await _read_upload(request)
+    d, sh, y = _field_options(fields, decimal, sheet, year)
+    dry = _flag(fields, "dry_run", dry_run)
+    note = f"file {filename}"[:300] if filename else "file upload"
+    return await run_in_threadpool(
+        _ingest_file, services, code, data, filename, content_type, (d, sh, y), who, note, dry
+    )
 
 
-def _ingest(services: Services, code: str, data: Any, file_format: str | None, who: Any, note: str) -> IngestOut:
+def _serving_config(services: Services) -> tuple[Any, str]:
+    try:
+        served = services.champions.get("forecasting")
+    except Exception:  # no forecasting model: store the data, skip the anomaly check
+        return None, ""
+    return served.model.config, served.version
+
+
+def _ingest_json(
+    services: Services, code: str, frame: pd.DataFrame, who: Principal, note: str, dry_run: bool
+) -> IngestOut | DryRunOut:
     from forecasting import parse_observations
 
-    if isinstance(data, bytes) and not data.strip():
-        raise InvalidInput(
-            "the file is empty: expected a header 'period,value' and at least one row", code="empty_file"
-        )
     with services.db.transaction() as s:
         ind = _get(s, code)
-        incoming = parse_observations(data, freq=ind.frequency, unique_id=code, file_format=file_format)
-        try:
-            served = services.champions.get("forecasting")
-            config, version = served.model.config, served.version
-        except Exception:  # no forecasting model: store the data, skip the anomaly check
-            config, version = None, ""
-        result = upsert_observations(s, ind, incoming, who, config, version, note)
-        audit.record(
-            s,
-            who,
-            "observations.upsert",
-            "indicator",
-            code,
-            {
-                "inserted": result.inserted,
-                "revised": result.revised,
-                "unchanged": result.unchanged,
-                "anomalies": len(result.anomalies),
-                "note": note,
-            },
-        )
+        series = parse_observations(frame, freq=ind.frequency, unique_id=code)
+        pairs = [(p, float(v)) for p, v in zip(series.periods, series.values, strict=True)]
+        if dry_run:
+            plan = plan_upsert(s, ind, pairs)
+            return DryRunOut(
+                indicator=code,
+                inserted=plan.inserted,
+                revised=plan.revised,
+                unchanged=plan.unchanged,
+                observations=[PeriodValue(period=p, value=v) for p, v in pairs],
+                intake={},
+            )
+        config, version = _serving_config(services)
+        result = upsert_observations(s, ind, series, who, config, version, note)
+        _audit_upsert(s, who, code, result, note)
         return IngestOut(
             indicator=code,
             inserted=result.inserted,
@@ -270,6 +663,206 @@ def _ingest(services: Services, code: str, data: Any, file_format: str | None, w
             unchanged=result.unchanged,
             data_version=ind.data_version,
             anomalies=result.anomalies,
+        )
+
+
+def _audit_upsert(s: Session, who: Principal, code: str, result: Any, note: str) -> None:
+    audit.record(
+        s,
+        who,
+        "observations.upsert",
+        "indicator",
+        code,
+        {
+            "inserted": result.inserted,
+            "revised": result.revised,
+            "unchanged": result.unchanged,
+            "anomalies": len(result.anomalies),
+            "note": note,
+        },
+    )
+
+
+def _ingest_file(
+    services: Services,
+    code: str,
+    data: bytes,
+    filename: str | None,
+    content_type: str | None,
+    opts: tuple[Literal[",", "."] | None, str | None, int | None],
+    who: Principal,
+    note: str,
+    dry_run: bool,
+) -> IngestOut | DryRunOut:
+    decimal, sheet, year = opts
+    with services.db.session() as s:
+        ind = _get(s, code)
+        frequency, name = ind.frequency, ind.name
+    options = IntakeOptions(
+        frequency=frequency,  # type: ignore[arg-type]
+        decimal=decimal,
+        sheet=sheet,
+        year=year,
+        catalogue=((code, name),),
+        limits=_limits(services),
+    )
+    res = read_table(data, filename, content_type, options)
+    pairs = res.one_series(code)
+    if not pairs:
+        raise InvalidInput(f"the file holds no values for {code!r} (every cell is missing)", code="no_observations")
+    shown = services.settings.intake.dry_run_rows
+    with services.db.transaction() as s:
+        ind = _get(s, code)
+        if dry_run:
+            plan = plan_upsert(s, ind, pairs)
+            return DryRunOut(
+                indicator=code,
+                inserted=plan.inserted,
+                revised=plan.revised,
+                unchanged=plan.unchanged,
+                observations=[PeriodValue(period=p, value=v) for p, v in pairs],
+                intake=res.to_dict(max_observations=shown),
+            )
+        config, version = _serving_config(services)
+        result = upsert_pairs(s, ind, pairs, who, config, version, note)
+        _audit_upsert(s, who, code, result, note)
+        return IngestOut(
+            indicator=code,
+            inserted=result.inserted,
+            revised=result.revised,
+            unchanged=result.unchanged,
+            data_version=ind.data_version,
+            anomalies=result.anomalies,
+            intake=res.to_dict(max_observations=0),
+        )
+
+
+BULK_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "allow_unmatched": {"type": "boolean"},
+                        "dry_run": {"type": "boolean"},
+                        "decimal": {"type": "string", "enum": [",", "."]},
+                        "sheet": {"type": "string"},
+                        "year": {"type": "integer"},
+                    },
+                    "required": ["file"],
+                }
+            }
+        }
+    }
+}
+
+
+@router.post("/v1/observations", response_model=BulkOut, openapi_extra=BULK_BODY)
+async def post_report(
+    request: Request,
+    services: ServicesDep,
+    who: Analyst,
+    dry_run: DryRun = False,
+    allow_unmatched: Annotated[
+        bool, Query(description="store the matched rows even when rows with values match no indicator")
+    ] = False,
+    decimal: Decimal = None,
+    sheet: Sheet = None,
+    year: Year = None,
+) -> BulkOut:
+    """A report file (a "biểu": one row per indicator, periods as columns; or long ``Mã | Kỳ | Giá trị``)
+    matched to the whole catalogue by code or name, all or nothing in one transaction. Rows with values that
+    match no indicator refuse the file (422 listing them) unless ``allow_unmatched=true``; every matched
+    indicator's frequency must be the file's. ``dry_run=true`` stores nothing."""
+    data, filename, content_type, fields = await _read_upload(request)
+    opts = _field_options(fields, decimal, sheet, year)
+    dry = _flag(fields, "dry_run", dry_run)
+    allow = _flag(fields, "allow_unmatched", allow_unmatched)
+    note = f"report {filename}"[:300] if filename else "report upload"
+    return await run_in_threadpool(_ingest_report, services, data, filename, content_type, opts, who, note, dry, allow)
+
+
+def _ingest_report(
+    services: Services,
+    data: bytes,
+    filename: str | None,
+    content_type: str | None,
+    opts: tuple[Literal[",", "."] | None, str | None, int | None],
+    who: Principal,
+    note: str,
+    dry_run: bool,
+    allow_unmatched: bool,
+) -> BulkOut:
+    decimal, sheet, year = opts
+    with services.db.session() as s:
+        catalogue = {i.code: (i.name, i.frequency) for i in s.scalars(select(Indicator).order_by(Indicator.code))}
+    if not catalogue:
+        raise InvalidInput("the catalogue is empty: define the indicators first", code="empty_catalogue")
+    options = IntakeOptions(
+        decimal=decimal,
+        sheet=sheet,
+        year=year,
+        catalogue=tuple((c, n) for c, (n, _) in catalogue.items()),
+        limits=_limits(services),
+    )
+    res = read_table(data, filename, content_type, options)
+    _check_report(res, catalogue, allow_unmatched)
+    groups = {c: pairs for c, pairs in res.by_code().items() if c is not None}
+    shown = services.settings.intake.dry_run_rows
+    items: list[BulkItem] = []
+    with services.db.transaction() as s:
+        config, version = _serving_config(services) if not dry_run else (None, "")
+        for code, pairs in groups.items():
+            ind = _get(s, code)
+            if dry_run:
+                r = plan_upsert(s, ind, pairs)
+            else:
+                r = upsert_pairs(s, ind, pairs, who, config, version, note)
+                _audit_upsert(s, who, code, r, note)
+            items.append(
+                BulkItem(
+                    indicator=code,
+                    inserted=r.inserted,
+                    revised=r.revised,
+                    unchanged=r.unchanged,
+                    data_version=ind.data_version,
+                    anomalies=r.anomalies,
+                )
+            )
+    return BulkOut(dry_run=dry_run, indicators=items, intake=res.to_dict(max_observations=shown if dry_run else 0))
+
+
+def _check_report(res: IntakeResult, catalogue: dict[str, tuple[str, str]], allow_unmatched: bool) -> None:
+    with_values = [u for u in res.unmatched if u.n_values > 0]
+    if with_values and not allow_unmatched:
+        listed = "; ".join(f"row {u.row}: {u.code or u.name!r} ({u.reason_en})" for u in with_values[:5])
+        raise InvalidInput(
+            f"{len(with_values)} rows with values match no indicator of the catalogue, nothing was stored: {listed}. "
+            "Define them, fix their codes or names, or send allow_unmatched=true to store the matched rows",
+            code="unmatched_rows",
+            detail={"unmatched": [u.to_dict() for u in with_values]},
+        )
+    codes = [c for c in res.codes if c is not None]
+    if not codes:
+        raise InvalidInput(
+            "no row of the file matches an indicator of the catalogue (by code or name), nothing was stored",
+            code="no_observations",
+            detail={"unmatched": [u.to_dict() for u in res.unmatched]},
+        )
+    wrong = [
+        {"indicator": c, "frequency": catalogue[c][1], "file_frequency": res.frequency}
+        for c in codes
+        if catalogue[c][1] != res.frequency
+    ]
+    if wrong:
+        raise InvalidInput(
+            f"the file is {res.frequency}-frequency but "
+            + ", ".join(f"{w['indicator']!r} is {w['frequency']}" for w in wrong)
+            + "; nothing was stored. Send these indicators' rows in a file of their frequency",
+            code="wrong_frequency",
+            detail=wrong,
         )
 
 

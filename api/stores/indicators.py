@@ -1,18 +1,22 @@
-"""Indicators in the database: series loading, all-or-nothing upserts with revisions, anomaly flags, and
-cached forecasts. Routes, the trainer and the startup step share this module."""
+"""Indicators in the database: series loading, all-or-nothing upserts with revisions, anomaly flags, the
+catalogue's hierarchy (components), and cached forecasts (coherent across a hierarchy). Routes, the trainer,
+the startup step and the CLI share this module."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import JSON, Boolean, String, column, delete, select, table, update
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
@@ -20,6 +24,8 @@ from api.services import Services
 from api.storage.tables import Anomaly, ForecastCache, Indicator, Observation, utcnow
 from forecasting import PipelineConfig, Series, SeriesError, forecast_series, parse_observations
 from forecasting.anomaly import check_observation
+from forecasting.reconcile import CoherentForecast, HierarchyError, ReconcileOptions, forecast_hierarchy
+from forecasting.reconcile import hierarchy_from_components as _hierarchy
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +33,125 @@ logger = logging.getLogger(__name__)
 MIN_HISTORY_FOR_ANOMALY = 8
 
 
-def load_series(session: Session, indicator: Indicator, *, for_forecast: bool = False) -> Series | None:
-    """The indicator's current values as a validated series (None when it has none).
+#: Periods as the store keeps them, per frequency.
+PERIOD_RE = {
+    "M": re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    "Q": re.compile(r"^\d{4}-Q[1-4]$"),
+    "Y": re.compile(r"^\d{4}$"),
+}
+PERIOD_SHAPE = {"M": "YYYY-MM", "Q": "YYYY-Qn", "Y": "YYYY"}
 
-    With ``for_forecast`` the values before ``forecast_from`` (a regime change) are left out.
+# The catalogue columns added by migration 0004_intake_wiring. They are read and written through this table
+# clause until ``api.storage.tables.Indicator`` maps them (department, nonnegative, components).
+_EXTRA = table(
+    "indicators",
+    column("code", String),
+    column("department", String),
+    column("nonnegative", Boolean),
+    column("components", JSON),
+)
+
+
+@dataclass(frozen=True)
+class IndicatorExtra:
+    """An indicator's responsible department, whether its values are never negative, and its components
+    (the codes whose sum it is; empty for a leaf)."""
+
+    department: str = ""
+    nonnegative: bool = False
+    components: tuple[str, ...] = ()
+
+
+def extras(session: Session, codes: Iterable[str] | None = None) -> dict[str, IndicatorExtra]:
+    """``{code: IndicatorExtra}`` for ``codes`` (default: the whole catalogue)."""
+    stmt = select(_EXTRA.c.code, _EXTRA.c.department, _EXTRA.c.nonnegative, _EXTRA.c.components)
+    if codes is not None:
+        stmt = stmt.where(_EXTRA.c.code.in_(list(codes)))
+    return {
+        code: IndicatorExtra(dept or "", bool(nonneg), tuple(comp or ()))
+        for code, dept, nonneg, comp in session.execute(stmt)
+    }
+
+
+def set_extra(
+    session: Session,
+    code: str,
+    *,
+    department: str | None = None,
+    nonnegative: bool | None = None,
+    components: Sequence[str] | None = None,
+) -> None:
+    """Change the given fields of one indicator (None: unchanged; ``components=[]`` makes it a leaf)."""
+    values: dict[str, Any] = {}
+    if department is not None:
+        values["department"] = department
+    if nonnegative is not None:
+        values["nonnegative"] = nonnegative
+    if components is not None:
+        values["components"] = list(components) or None
+    if values:
+        session.flush()
+        session.execute(update(_EXTRA).where(_EXTRA.c.code == code).values(**values))
+
+
+def components_map(session: Session) -> dict[str, list[str]]:
+    """``{parent: [components]}`` of the whole catalogue (leaves left out)."""
+    return {code: list(e.components) for code, e in extras(session).items() if e.components}
+
+
+def check_hierarchy(session: Session, changes: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Validate the catalogue's components with ``changes`` applied (``[]`` removes a parent's components).
+
+    Returns the resulting ``{parent: [components]}``.
+
+    Raises:
+        HierarchyError: a cycle, an unknown code, a component of two parents, a listed twice component, or a
+            parent whose components have another frequency (reconciliation needs one frequency per tree).
+    """
+    comp = components_map(session) | {k: list(v) for k, v in changes.items()}
+    comp = {k: v for k, v in comp.items() if v}
+    if not comp:
+        return {}
+    freq = dict(session.execute(select(Indicator.code, Indicator.frequency)).tuples().all())
+    _hierarchy(comp, freq)
+    wrong = [
+        f"{c!r} is {freq[c]} but its parent {p!r} is {freq[p]}"
+        for p, parts in comp.items()
+        for c in parts
+        if freq[c] != freq[p]
+    ]
+    if wrong:
+        raise HierarchyError("invalid hierarchy: components must have their parent's frequency: " + "; ".join(wrong))
+    return comp
+
+
+def tree_of(comp: Mapping[str, Sequence[str]], code: str) -> dict[str, list[str]] | None:
+    """The ``{parent: [components]}`` of the whole tree holding ``code`` (from its root down), None when
+    ``code`` is in no tree."""
+    parent = {c: p for p, parts in comp.items() for c in parts}
+    if code not in parent and code not in comp:
+        return None
+    root = code
+    while root in parent:
+        root = parent[root]
+    out: dict[str, list[str]] = {}
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if node in comp:
+            out[node] = list(comp[node])
+            todo.extend(comp[node])
+    return out
+
+
+def load_series(
+    session: Session, indicator: Indicator, *, for_forecast: bool = False, until: str | None = None
+) -> Series | None:
+    """The indicator's current values as a validated series (None when it has none); gaps between stored
+    periods are interpolated.
+
+    With ``for_forecast`` the values before ``forecast_from`` (a regime change) are left out; ``until`` leaves
+    out the periods after it.
     """
     rows = session.execute(
         select(Observation.period, Observation.value)
@@ -42,8 +163,10 @@ def load_series(session: Session, indicator: Indicator, *, for_forecast: bool = 
     df = pd.DataFrame(rows, columns=["period", "value"])
     if for_forecast and indicator.forecast_from:
         df = df[df["period"] >= indicator.forecast_from]
-        if df.empty:
-            return None
+    if until is not None:
+        df = df[df["period"] <= until]
+    if df.empty:
+        return None
     return parse_observations(df, freq=indicator.frequency, unique_id=indicator.code, on_gap="interpolate")
 
 
@@ -64,17 +187,74 @@ def upsert_observations(
     model_version: str = "",
     note: str = "",
 ) -> UpsertResult:
+    """:func:`upsert_pairs` for a validated series (every period of it is stored)."""
+    if not incoming.calendar or incoming.freq != indicator.frequency:
+        raise SeriesError(
+            f"indicator {indicator.code!r} is {indicator.frequency}-frequency: periods must look like "
+            f"{PERIOD_SHAPE[indicator.frequency]}. Got: {incoming.periods[0]!r}"
+        )
+    pairs = [(p, float(v)) for p, v in zip(incoming.periods, incoming.values, strict=True)]
+    return upsert_pairs(session, indicator, pairs, who, config, model_version, note)
+
+
+def _check_pairs(indicator: Indicator, pairs: Sequence[tuple[str, float]]) -> None:
+    pattern = PERIOD_RE[indicator.frequency]
+    bad = [p for p, _ in pairs if not pattern.match(p)]
+    if bad:
+        raise SeriesError(
+            f"indicator {indicator.code!r} is {indicator.frequency}-frequency: periods must look like "
+            f"{PERIOD_SHAPE[indicator.frequency]}. Got: {bad[:5]}"
+        )
+    dup = sorted(p for p, n in Counter(p for p, _ in pairs).items() if n > 1)
+    if dup:
+        raise SeriesError(f"indicator {indicator.code!r}: periods given more than once: {dup[:5]}")
+    nonfinite = [p for p, v in pairs if not np.isfinite(v)]
+    if nonfinite:
+        raise SeriesError(f"indicator {indicator.code!r}: values must be finite numbers. Got none at {nonfinite[:5]}")
+
+
+def plan_upsert(session: Session, indicator: Indicator, pairs: Sequence[tuple[str, float]]) -> UpsertResult:
+    """What :func:`upsert_pairs` would do (inserted, revised, unchanged counts; no anomaly check), writing
+    nothing: the dry run's answer."""
+    _check_pairs(indicator, pairs)
+    current = dict(
+        session.execute(
+            select(Observation.period, Observation.value).where(
+                Observation.indicator_code == indicator.code, Observation.is_current.is_(True)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    result = UpsertResult()
+    for period, value in pairs:
+        old = current.get(period)
+        if old is not None and np.isclose(old, value, rtol=1e-12, atol=0.0):
+            result.unchanged += 1
+        elif old is not None:
+            result.revised += 1
+        else:
+            result.inserted += 1
+    return result
+
+
+def upsert_pairs(
+    session: Session,
+    indicator: Indicator,
+    pairs: Sequence[tuple[str, float]],
+    who: Principal,
+    config: PipelineConfig | None,
+    model_version: str = "",
+    note: str = "",
+) -> UpsertResult:
     """Insert new periods and new revisions of changed ones in the caller's transaction.
 
-    New periods after the last stored one are checked against the 95% interval of the forecast made from
-    the history before them; values outside are flagged as anomalies (stored and returned).
+    ``pairs`` are the real ``(period, value)`` observations in the indicator's period shape (a file's missing
+    cells are simply absent: nothing is interpolated into the store). New periods after the last stored one
+    are checked against the 95% interval of the forecast made from the history before them; values outside
+    are flagged as anomalies (stored and returned).
     """
-    if not incoming.calendar or incoming.freq != indicator.frequency:
-        expected = {"M": "YYYY-MM", "Q": "YYYY-Qn", "Y": "YYYY"}[indicator.frequency]
-        raise SeriesError(
-            f"indicator {indicator.code!r} is {indicator.frequency}-frequency: periods must look like {expected}. "
-            f"Got: {incoming.periods[0]!r}"
-        )
+    _check_pairs(indicator, pairs)
     current = {
         o.period: o
         for o in session.scalars(
@@ -85,8 +265,8 @@ def upsert_observations(
     result = UpsertResult()
     new_points: list[tuple[str, float]] = []
     last_period = max(current) if current else None
-    for period, value in zip(incoming.periods, incoming.values, strict=True):
-        value = float(value)
+    for period, raw in pairs:
+        value = float(raw)
         old = current.get(period)
         if old is not None and np.isclose(old.value, value, rtol=1e-12, atol=0.0):
             result.unchanged += 1
@@ -113,7 +293,7 @@ def upsert_observations(
         )
     session.flush()
     if before is not None and new_points and len(before) >= MIN_HISTORY_FOR_ANOMALY:
-        result.anomalies = _flag_anomalies(session, indicator, before, new_points, config, model_version)
+        result.anomalies = _flag_anomalies(session, indicator, before, sorted(new_points), config, model_version)
     if result.inserted or result.revised:
         indicator.data_version += 1
         indicator.updated_at = utcnow()
@@ -174,9 +354,14 @@ def forecast_body(
     horizon: int,
     levels: list[float],
 ) -> dict[str, Any]:
-    """The forecast response for an indicator, cached per (data version, model version, horizon, levels)."""
-    from forecasting.backtest import backtest
+    """The forecast response for an indicator, cached per (data version, model version, horizon, levels).
 
+    An indicator in a hierarchy (with components, or a component) is forecast with its whole tree and
+    reconciled (:func:`coherent_bodies`); the answer then carries ``"reconciled"``.
+    """
+    tree = tree_of(components_map(session), indicator.code)
+    if tree is not None:
+        return coherent_bodies(services, session, indicator.code, tree, horizon, levels)[indicator.code]
     served = services.champions.get("forecasting")
     key_src = json.dumps([indicator.code, indicator.data_version, served.version, horizon, sorted(levels)])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:40]
@@ -196,16 +381,6 @@ def forecast_body(
             point[f"lower_{k}"] = float(fc.lower[k][i])
             point[f"upper_{k}"] = float(fc.upper[k][i])
         points.append(point)
-    try:
-        bt = backtest([series], config, horizon=min(horizon, max(1, len(series) // 4)), windows=3, n_jobs=1)
-        backtest_metrics: dict[str, Any] = {
-            k: float(v)
-            for k, v in bt.metrics.items()
-            if k in {"smape", "mase", "coverage_80", "coverage_95", "n_forecasts"}
-        }
-        backtest_metrics["horizon"] = min(horizon, max(1, len(series) // 4))
-    except ValueError as e:
-        backtest_metrics = {"error": str(e)}
     body = {
         "indicator": indicator.code,
         "model": {"name": "forecasting", "version": served.version},
@@ -215,10 +390,185 @@ def forecast_body(
         "points": points,
         "methods": {k: round(float(v), 4) for k, v in fc.weights.items()},
         "notes": list(fc.notes),
-        "backtest": backtest_metrics,
+        "backtest": _backtest_metrics(series, config, horizon),
     }
     session.merge(ForecastCache(key=key, indicator_code=indicator.code, body=body))
     return body
+
+
+def _backtest_metrics(series: Series, config: PipelineConfig, horizon: int) -> dict[str, Any]:
+    from forecasting.backtest import backtest
+
+    h = min(horizon, max(1, len(series) // 4))
+    try:
+        bt = backtest([series], config, horizon=h, windows=3, n_jobs=1)
+    except ValueError as e:
+        return {"error": str(e)}
+    keep = {"smape", "mase", "coverage_80", "coverage_95", "n_forecasts"}
+    return {k: float(v) for k, v in bt.metrics.items() if k in keep} | {"horizon": h}
+
+
+def _tree_rows(tree: Mapping[str, Sequence[str]], fc: CoherentForecast) -> list[dict[str, Any]]:
+    h = fc.hierarchy
+    return [
+        {"code": c, "parent": h.parent.get(c), "depth": h.depth[c], "components": list(h.components.get(c, ()))}
+        for c in h.nodes
+    ]
+
+
+def coherent_bodies(
+    services: Services,
+    session: Session,
+    code: str,
+    tree: Mapping[str, Sequence[str]],
+    horizon: int,
+    levels: list[float],
+) -> dict[str, dict[str, Any]]:
+    """Forecast responses of every node of ``tree`` (``{parent: [components]}``), reconciled so that each
+    parent's means are the sums of its components' (:func:`forecasting.reconcile.forecast_hierarchy`), with
+    bands and target probabilities from the reconciled distribution.
+
+    Cached per node; the key holds the tree, every node's data version and non-negative flag, the model
+    version, the horizon and the levels, so a new value of any node (or a changed tree) makes a new forecast.
+    When ``code``'s answer is cached only it is returned (``{code: body}``).
+
+    Histories end at the last period every node has (a node reported later is cut back; the notes say so).
+    """
+    served = services.champions.get("forecasting")
+    nodes = sorted({p for p in tree} | {c for parts in tree.values() for c in parts})
+    inds = {c: session.get(Indicator, c) for c in nodes}
+    missing = [c for c, i in inds.items() if i is None]
+    if missing:
+        raise HierarchyError(f"the hierarchy of {code!r} names unknown indicators {missing}; fix its components")
+    ind = {c: i for c, i in inds.items() if i is not None}
+    flags = extras(session, nodes)
+    versions = [(c, ind[c].data_version, flags[c].nonnegative, ind[c].targets or []) for c in nodes]
+    shape = sorted((p, list(parts)) for p, parts in tree.items())
+
+    def key_of(node: str) -> str:
+        src = json.dumps(["tree", node, shape, versions, served.version, horizon, sorted(levels)])
+        return hashlib.sha256(src.encode()).hexdigest()[:40]
+
+    cached = session.get(ForecastCache, key_of(code))
+    if cached is not None:
+        return {code: dict(cached.body)}
+    series = {c: load_series(session, ind[c], for_forecast=True) for c in nodes}
+    empty = [c for c, s in series.items() if s is None]
+    if empty:
+        raise SeriesError(
+            f"indicator {code!r} is reconciled with its hierarchy, but {empty} have no observations to forecast "
+            "from; load them or remove them from the components"
+        )
+    histories = {c: s for c, s in series.items() if s is not None}
+    last = min(s.periods[-1] for s in histories.values())
+    notes: list[str] = []
+    cut = sorted(c for c, s in histories.items() if s.periods[-1] != last)
+    if cut:
+        notes.append(f"histories of {cut} cut back to {last}, the last period every indicator of the tree has")
+        for c in cut:
+            s_cut = load_series(session, ind[c], for_forecast=True, until=last)
+            if s_cut is None:
+                raise SeriesError(f"indicator {c!r} has no observations up to {last}")
+            histories[c] = s_cut
+    config: PipelineConfig = served.model.config
+    bottom_flags = [flags[c].nonnegative for c in nodes if c not in tree]
+    options = ReconcileOptions(nonnegative=bool(bottom_flags) and all(bottom_flags))
+    fc = forecast_hierarchy(dict(tree), histories, horizon, levels, config, options)
+    rows = _tree_rows(tree, fc)
+    generated = datetime.now(UTC).isoformat()
+    out: dict[str, dict[str, Any]] = {}
+    for c in fc.hierarchy.nodes:
+        i = fc.hierarchy.index(c)
+        points = []
+        for j, period in enumerate(fc.periods):
+            point: dict[str, Any] = {"period": period, "mean": float(fc.mean[i, j])}
+            for lv in levels:
+                k = f"{lv:g}"
+                point[f"lower_{k}"] = float(fc.lower[k][i, j])
+                point[f"upper_{k}"] = float(fc.upper[k][i, j])
+            points.append(point)
+        base = fc.base[c]
+        body = {
+            "indicator": c,
+            "model": {"name": "forecasting", "version": served.version},
+            "generated_at": generated,
+            "data_version": ind[c].data_version,
+            "last_period": histories[c].periods[-1],
+            "points": points,
+            "methods": {k: round(float(v), 4) for k, v in base.weights.items()},
+            "notes": notes + list(fc.notes) + list(base.notes),
+            "backtest": _backtest_metrics(histories[c], config, horizon),
+            "reconciled": {
+                "method": fc.method,
+                "error_source": fc.error_source,
+                "validation": {k: float(v) for k, v in fc.validation.items()},
+                "tree": rows,
+            },
+            "targets": reconciled_targets(fc, c, histories[c], ind[c]),
+        }
+        session.merge(ForecastCache(key=key_of(c), indicator_code=c, body=body))
+        out[c] = body
+    return out
+
+
+def _periods_of(period: str, freq: str) -> list[str]:
+    """The stored periods making up a target period: a year expands to its months or quarters."""
+    if re.fullmatch(r"\d{4}", period):
+        y = int(period)
+        if freq == "M":
+            return [f"{y}-{m:02d}" for m in range(1, 13)]
+        if freq == "Q":
+            return [f"{y}-Q{q}" for q in range(1, 5)]
+    return [period]
+
+
+def reconciled_targets(fc: CoherentForecast, code: str, history: Series, indicator: Indicator) -> list[dict[str, Any]]:
+    """Probability (0-1) that each plan target of ``indicator`` is met, from the reconciled distribution.
+
+    A yearly target of a monthly or quarterly flow indicator is about the year's total (observed months
+    known), of a stock indicator about the year's average; a growth target compares with the previous year,
+    which must be observed. Targets beyond the forecast periods get an ``error``.
+    """
+    observed = dict(zip(history.periods, history.values.tolist(), strict=True))
+    future = set(fc.periods)
+    out: list[dict[str, Any]] = []
+    for t in indicator.targets or []:
+        entry: dict[str, Any] = dict(t)
+        periods = _periods_of(str(t["period"]), indicator.frequency)
+        k = 1 if indicator.kind == "flow" else len(periods)
+        ahead = [p for p in periods if p not in observed]
+        outside = [p for p in ahead if p not in future]
+        if outside:
+            entry["error"] = f"periods {outside[:3]} are neither observed nor within the forecast horizon"
+            out.append(entry)
+            continue
+        if t.get("kind", "level") == "growth":
+            prev = _periods_of(str(int(str(t["period"])[:4]) - 1) + str(t["period"])[4:], indicator.frequency)
+            if any(p not in observed for p in prev):
+                entry["error"] = "a growth target needs the previous period observed"
+                out.append(entry)
+                continue
+            threshold = sum(observed[p] for p in prev) / k * (1.0 + float(t["value"]) / 100.0)
+        else:
+            threshold = float(t["value"])
+        known = float(sum(observed[p] for p in periods if p in observed))
+        direction = str(t.get("direction", "at_least"))
+        if ahead:
+            prob = fc.probability(code, threshold * k, ahead, direction, known)
+            mu, sd = fc.distribution(code, ahead)
+        else:
+            met = known >= threshold * k if direction == "at_least" else known <= threshold * k
+            prob, mu, sd = float(met), 0.0, 0.0
+        entry |= {
+            "probability": prob,
+            "threshold": threshold,
+            "expected": (known + mu) / k,
+            "sd": sd / k,
+            "observed_part": known,
+            "periods_forecast": len(ahead),
+        }
+        out.append(entry)
+    return out
 
 
 def etag_of(body: dict[str, Any]) -> str:

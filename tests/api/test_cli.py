@@ -82,7 +82,55 @@ def test_forecast_csv_in_csv_out_with_plot(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("unique_id,ds,y\na,2020-01,1\na,2020-01,2\n")
     r = ioc(tmp_path, "forecast", str(bad), "--horizon", "3", "--output", str(tmp_path / "x.csv"))
-    assert r.returncode == 2 and "line 3" in r.stderr and "duplicate" in r.stderr
+    assert r.returncode == 2 and "row 3" in r.stderr and "appears twice" in r.stderr
+
+
+@pytest.mark.slow
+def test_forecast_reads_the_offices_files(tmp_path: Path) -> None:
+    """The files the API accepts: a report workbook (title rows, a notes sheet first, several indicators,
+    'Tháng m/yyyy' columns, vi-VN numbers, a missing cell), a one-series CSV, and integer ``ds`` still."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Hướng dẫn"
+    wb.active.append(["Số liệu ở trang sau"])
+    ws = wb.create_sheet("Biểu 01")
+    months = [f"Tháng {i % 12 + 1}/{2020 + i // 12}" for i in range(36)]
+    ws.append(["BÁO CÁO KINH TẾ - XÃ HỘI"])
+    ws.append(["Đơn vị tính: tỷ đồng"])
+    ws.append(["STT", "Chỉ tiêu", *months])
+    ws.append(["1", "Thu ngân sách", *[f"{1000 + 10 * i},5".replace("1", "1.", 1) for i in range(36)]])
+    ws.append(["2", "Xuất khẩu", *[50.0 + i for i in range(35)], "-"])
+    src = tmp_path / "bieu.xlsx"
+    wb.save(src)
+    out = tmp_path / "out.csv"
+    r = ioc(tmp_path, "forecast", str(src), "--horizon", "3", "--output", str(out), "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(row["unique_id"], row["ds"]) for row in rows] == [
+        ("Thu ngân sách", "2023-01"), ("Thu ngân sách", "2023-02"), ("Thu ngân sách", "2023-03"),
+        ("Xuất khẩu", "2022-12"), ("Xuất khẩu", "2023-01"), ("Xuất khẩu", "2023-02"),
+    ]  # fmt: skip
+    assert 1300 < float(rows[0]["mean"]) < 1400  # '1.350,5' read as 1350.5, not 1.35
+
+    one = tmp_path / "quy.csv"
+    one.write_text(
+        "Kỳ;Giá trị\n"
+        + "".join(
+            f"Quý {q}/{y};{100 + 4 * (y - 2010) + n}\n"
+            for y in range(2010, 2020)
+            for n, q in enumerate(("I", "II", "III", "IV"))
+        ),
+        encoding="utf-8",
+    )
+    r = ioc(tmp_path, "forecast", str(one), "--horizon", "2", "--output", str(out), "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    assert [row["ds"] for row in csv.DictReader(out.open())] == ["2020-Q1", "2020-Q2"]
+
+    index = write_long(tmp_path / "i.csv", [("a", str(i), float(i % 4 + i)) for i in range(1, 25)])
+    r = ioc(tmp_path, "forecast", str(index), "--horizon", "2", "--output", str(out), "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    assert [row["ds"] for row in csv.DictReader(out.open())] == ["25", "26"]
 
 
 @pytest.mark.slow
