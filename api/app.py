@@ -70,6 +70,8 @@ def create_app(
     def limit_for(method: str, path: str) -> int:
         if method == "POST" and path in upload_paths:
             return settings.speech.max_upload_bytes
+        if _is_data_file_route(method, path):
+            return settings.intake.max_bytes
         return settings.max_request_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
@@ -96,3 +98,12 @@ def _is_https(scope: Scope, settings: Settings) -> bool:
     from api.authn import request_is_https
 
     return request_is_https(Request(scope), settings)
+
+
+def _is_data_file_route(method: str, path: str) -> bool:
+    """Routes that take the offices' spreadsheets (limit ``IOC_INTAKE__MAX_BYTES``)."""
+    if method == "POST" and (
+        path == "/v1/observations" or (path.startswith("/v1/indicators/") and path.endswith("/observations"))
+    ):
+        return True
+    return method == "PUT" and path == "/v1/indicators/catalogue.xlsx"

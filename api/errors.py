@@ -71,7 +71,11 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
 
 
 #: Library error codes that mean "this is not a file we can read at all".
-UNSUPPORTED_MEDIA_CODES = frozenset({"not_audio", "no_audio_stream", "unsupported_codec"})
+UNSUPPORTED_MEDIA_CODES = frozenset(
+    {"not_audio", "no_audio_stream", "unsupported_codec", "unsupported_format", "not_utf8"}
+)
+#: Library error codes that mean "the input is over a limit the README names".
+TOO_LARGE_CODES = frozenset({"too_large"})
 
 
 def _library_errors() -> list[type[Exception]]:
@@ -100,9 +104,10 @@ def _library_errors() -> list[type[Exception]]:
 
 
 def library_error_response(exc: Exception) -> JSONResponse:
-    """A library's input error as 422 (415 for a file that is not audio at all), with its code and detail."""
+    """A library's input error as 422 (415 for a file of a kind we cannot read at all, 413 for one over a
+    limit), with its code and detail."""
     code = str(getattr(exc, "code", "invalid_input"))
-    status = 415 if code in UNSUPPORTED_MEDIA_CODES else 422
+    status = 415 if code in UNSUPPORTED_MEDIA_CODES else 413 if code in TOO_LARGE_CODES else 422
     return JSONResponse(error_body(code, str(exc), _jsonable(getattr(exc, "detail", None))), status)
 
 

@@ -86,6 +86,8 @@ _ND = NormalDist()
 class HierarchyError(ForecastingError):
     """Invalid hierarchy or histories that do not fit it (a ``ValueError``)."""
 
+    code = "invalid_hierarchy"
+
 
 def _nfc(code: object) -> str:
     if not isinstance(code, str):

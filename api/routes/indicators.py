@@ -641,7 +641,7 @@ def _ingest_json(
 
     with services.db.transaction() as s:
         ind = _get(s, code)
-        series = parse_observations(frame, freq=ind.frequency, unique_id=code)
+        series = parse_observations(frame, freq=ind.frequency, unique_id=code, nonnegative=bool(ind.nonnegative))
         pairs = [(p, float(v)) for p, v in zip(series.periods, series.values, strict=True)]
         if dry_run:
             plan = plan_upsert(s, ind, pairs)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -84,6 +85,12 @@ class Indicator(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     targets: Mapped[list[Any]] = mapped_column(JSON, default=list)
     forecast_from: Mapped[str | None] = mapped_column(String(16), default=None)  # regime change before it
+    #: the office that reports it ("Sở Tài chính", ...)
+    department: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    #: values are never negative (flows and levels such as đồng, lượt, tấn): forecasts are censored at zero
+    nonnegative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    #: the codes whose sum this indicator is (sectors, former provinces, communes); None for a leaf
+    components: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     data_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

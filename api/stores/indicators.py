@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Boolean, String, column, delete, select, table, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.services import Services
 from api.storage.tables import Anomaly, ForecastCache, Indicator, Observation, utcnow
 from forecasting import PipelineConfig, Series, SeriesError, forecast_series, parse_observations
-from forecasting.anomaly import check_observation
+from forecasting.anomaly import check_values
 from forecasting.reconcile import CoherentForecast, HierarchyError, ReconcileOptions, forecast_hierarchy
 from forecasting.reconcile import hierarchy_from_components as _hierarchy
 
@@ -41,16 +41,6 @@ PERIOD_RE = {
 }
 PERIOD_SHAPE = {"M": "YYYY-MM", "Q": "YYYY-Qn", "Y": "YYYY"}
 
-# The catalogue columns added by migration 0004_intake_wiring. They are read and written through this table
-# clause until ``api.storage.tables.Indicator`` maps them (department, nonnegative, components).
-_EXTRA = table(
-    "indicators",
-    column("code", String),
-    column("department", String),
-    column("nonnegative", Boolean),
-    column("components", JSON),
-)
-
 
 @dataclass(frozen=True)
 class IndicatorExtra:
@@ -64,9 +54,9 @@ class IndicatorExtra:
 
 def extras(session: Session, codes: Iterable[str] | None = None) -> dict[str, IndicatorExtra]:
     """``{code: IndicatorExtra}`` for ``codes`` (default: the whole catalogue)."""
-    stmt = select(_EXTRA.c.code, _EXTRA.c.department, _EXTRA.c.nonnegative, _EXTRA.c.components)
+    stmt = select(Indicator.code, Indicator.department, Indicator.nonnegative, Indicator.components)
     if codes is not None:
-        stmt = stmt.where(_EXTRA.c.code.in_(list(codes)))
+        stmt = stmt.where(Indicator.code.in_(list(codes)))
     return {
         code: IndicatorExtra(dept or "", bool(nonneg), tuple(comp or ()))
         for code, dept, nonneg, comp in session.execute(stmt)
@@ -91,7 +81,7 @@ def set_extra(
         values["components"] = list(components) or None
     if values:
         session.flush()
-        session.execute(update(_EXTRA).where(_EXTRA.c.code == code).values(**values))
+        session.execute(update(Indicator).where(Indicator.code == code).values(**values))
 
 
 def components_map(session: Session) -> dict[str, list[str]]:
@@ -167,7 +157,13 @@ def load_series(
         df = df[df["period"] <= until]
     if df.empty:
         return None
-    return parse_observations(df, freq=indicator.frequency, unique_id=indicator.code, on_gap="interpolate")
+    return parse_observations(
+        df,
+        freq=indicator.frequency,
+        unique_id=indicator.code,
+        on_gap="interpolate",
+        nonnegative=bool(indicator.nonnegative),
+    )
 
 
 @dataclass
@@ -211,6 +207,13 @@ def _check_pairs(indicator: Indicator, pairs: Sequence[tuple[str, float]]) -> No
     nonfinite = [p for p, v in pairs if not np.isfinite(v)]
     if nonfinite:
         raise SeriesError(f"indicator {indicator.code!r}: values must be finite numbers. Got none at {nonfinite[:5]}")
+    negative = [p for p, v in pairs if v < 0]
+    if indicator.nonnegative and negative:
+        raise SeriesError(
+            f"indicator {indicator.code!r} cannot be negative (its catalogue entry says nonnegative); "
+            f"got negative values at {negative[:5]}: correct them, or PATCH the indicator with "
+            '{"nonnegative": false} if the quantity can really fall below zero'
+        )
 
 
 def plan_upsert(session: Session, indicator: Indicator, pairs: Sequence[tuple[str, float]]) -> UpsertResult:
@@ -309,20 +312,19 @@ def _flag_anomalies(
     config: PipelineConfig | None,
     model_version: str,
 ) -> list[dict[str, Any]]:
-    future = history.future_periods(len(new_points) + 24)
-    wanted = {p: v for p, v in new_points if p in future}
+    # The same forecast the dashboards published for those periods (a period's distribution does not depend
+    # on the horizon asked for), from the history before the upload, with the serving configuration.
+    future = set(history.future_periods(len(new_points) + 24))
+    wanted = [(p, v) for p, v in new_points if p in future]
     if not wanted:
         return []
-    h = max(future.index(p) for p in wanted) + 1
     try:
-        fc = forecast_series(history, h, (95,), config)
+        checks = check_values(history, wanted, config, 95.0)
     except ValueError as e:  # a series the pipeline cannot forecast is not an anomaly source
         logger.info("no anomaly check for %s: %s", indicator.code, e)
         return []
     flagged = []
-    for period, value in wanted.items():
-        i = future.index(period)
-        check = check_observation(value, float(fc.mean[i]), float(fc.lower["95"][i]), float(fc.upper["95"][i]))
+    for (period, value), check in zip(wanted, checks, strict=True):
         if check.flagged:
             row = Anomaly(
                 indicator_code=indicator.code,

@@ -8,7 +8,7 @@ Create Date: 2026-12-05 01:27:33.500623
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_users"
+revision = "0003_users"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """indicators: responsible department, non-negative flag, components (the codes whose sum it is)
 
 Revision ID: 0004_intake_wiring
-Revises: 0002_users
+Revises: 0003_users
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_intake_wiring"
-down_revision = "0002_users"
+down_revision = "0003_users"
 branch_labels = None
 depends_on = None
 
