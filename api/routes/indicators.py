@@ -26,6 +26,7 @@ from api.storage.tables import Anomaly, Indicator, Observation
 from api.stores.indicators import (
     IndicatorExtra,
     check_hierarchy,
+    default_nonnegative,
     etag_of,
     extras,
     forecast_body,
@@ -67,6 +68,11 @@ class IndicatorIn(BaseModel):
     description: str = Field("", max_length=5000)
     forecast_from: str | None = Field(None, pattern=PERIOD_PATTERN, description="ignore periods before it")
     targets: list[TargetIn] = Field(default_factory=list, max_length=200)
+    nonnegative: bool | None = Field(
+        None,
+        description="values are never negative; default for a new indicator: yes when its unit is money, "
+        "people, goods or areas (đồng, lượt, tấn...), no for percentages and indices",
+    )
 
 
 class IndicatorPatch(BaseModel):
@@ -399,7 +405,9 @@ def _apply_indicator(
 ) -> Indicator:
     ind = s.get(Indicator, code)
     if ind is None:
-        ind = Indicator(code=code, frequency=body.frequency, data_version=0)
+        # a new indicator is non-negative by default when its unit says so ("tỷ đồng", "lượt", "tấn")
+        nonneg = default_nonnegative(body.unit, body.kind) if body.nonnegative is None else body.nonnegative
+        ind = Indicator(code=code, frequency=body.frequency, data_version=0, nonnegative=nonneg)
         s.add(ind)
         created.append(code)
     else:
@@ -413,6 +421,8 @@ def _apply_indicator(
     ind.name, ind.unit, ind.frequency, ind.kind = body.name, body.unit, body.frequency, body.kind
     ind.source, ind.description, ind.forecast_from = body.source, body.description, body.forecast_from
     ind.targets = [t.model_dump() for t in body.targets]
+    if body.nonnegative is not None and code not in created:
+        ind.nonnegative = body.nonnegative
     s.flush()
     audit.record(
         s,

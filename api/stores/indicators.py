@@ -42,6 +42,27 @@ PERIOD_RE = {
 PERIOD_SHAPE = {"M": "YYYY-MM", "Q": "YYYY-Qn", "Y": "YYYY"}
 
 
+#: Units of quantities that cannot be negative (money, counts, weights, areas, volumes), folded to ASCII
+#: lower case: a new indicator measured in one of them is ``nonnegative`` unless its definition says not.
+NONNEGATIVE_UNITS = (
+    "dong", "vnd", "usd", "ty", "trieu", "nghin", "luot", "nguoi", "khach", "tan", "kg", "ha", "m2", "m3",
+    "lit", "kwh", "cai", "chiec", "con", "ho", "doanh nghiep", "du an", "phong",
+)  # fmt: skip
+
+
+def default_nonnegative(unit: str, kind: str) -> bool:
+    """Whether an indicator of this unit cannot be negative by default: flows and levels counted in money,
+    people, goods or areas (``"tỷ đồng"``, ``"lượt"``, ``"tấn"``); not percentages, indices or growth rates."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", unit.replace("đ", "d").replace("Đ", "D"))
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if not folded or "%" in folded or "chi so" in folded or "index" in folded:
+        return False
+    words = set(re.findall(r"[a-z0-9]+", folded))
+    return any((u in words) if " " not in u else (u in folded) for u in NONNEGATIVE_UNITS)
+
+
 @dataclass(frozen=True)
 class IndicatorExtra:
     """An indicator's responsible department, whether its values are never negative, and its components

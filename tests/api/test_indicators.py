@@ -329,3 +329,35 @@ def test_seasonal_adjustment_with_tet(api: Any, auth: Any) -> None:
     assert api.get("/v1/indicators/nope/seasonal-adjustment", headers=auth("viewer")).status_code == 404
     assert api.get("/v1/indicators/exports/seasonal-adjustment?tet=maybe", headers=auth("viewer")).status_code == 422
     assert api.get("/v1/indicators/exports/seasonal-adjustment?format=xml", headers=auth("viewer")).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [("tỷ đồng", True), ("triệu USD", True), ("nghìn lượt", True), ("tấn", True), ("%", False),
+     ("chỉ số (2019=100)", False), ("", False)],
+)  # fmt: skip
+def test_new_indicators_in_money_people_or_goods_are_nonnegative_by_default(unit: str, expected: bool) -> None:
+    from api.stores.indicators import default_nonnegative
+
+    assert default_nonnegative(unit, "flow") is expected
+
+
+def test_a_nonnegative_indicator_forecasts_no_band_below_zero(client: Any, auth: Any, services: Any) -> None:
+    """Issue 14.2: a short, volatile budget series used to get a 95% band down below zero."""
+    from api.tasks.forecasting import register_default_pipeline
+
+    register_default_pipeline(services)
+    h = auth("analyst")
+    r = client.put(
+        "/v1/indicators/chi_ns", json={"name": "Chi ngân sách", "unit": "tỷ đồng", "frequency": "Y"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["nonnegative"] is True, r.text
+    values = [5.1, 9.8, 4.2, 11.5, 3.9, 12.8, 4.4, 13.9, 3.1, 14.6]
+    obs = [{"period": str(2006 + i), "value": v} for i, v in enumerate(values)]
+    assert client.post("/v1/indicators/chi_ns/observations", json={"observations": obs}, headers=h).status_code == 200
+    points = client.get("/v1/indicators/chi_ns/forecast?horizon=5", headers=h).json()["points"]
+    assert min(p["lower_95"] for p in points) >= 0.0, points
+    r = client.post(
+        "/v1/indicators/chi_ns/observations", json={"observations": [{"period": "2016", "value": -1}]}, headers=h
+    )
+    assert r.status_code == 422 and "cannot be negative" in r.json()["error"]["message"], r.text
