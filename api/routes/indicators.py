@@ -23,6 +23,7 @@ from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.errors import BadRequest, InvalidInput, NotFound
 from api.services import Services
 from api.storage.tables import Anomaly, Indicator, Observation
+from api.stores import anomalies as anomalies_store
 from api.stores.indicators import (
     IndicatorExtra,
     check_hierarchy,
@@ -166,6 +167,87 @@ class BulkOut(BaseModel):
     dry_run: bool
     indicators: list[BulkItem]
     intake: dict[str, Any]
+
+
+class ObservationOut(BaseModel):
+    period: str
+    value: float
+    revision: int | None = Field(None, description="with revisions=true only")
+    current: bool | None = None
+    recorded_at: datetime | None = None
+    recorded_by: str | None = None
+
+
+class ObservationsOut(BaseModel):
+    indicator: str
+    frequency: str
+    unit: str
+    observations: list[ObservationOut]
+
+
+class ForecastPointOut(BaseModel):
+    """One period: ``mean`` and, for each level L asked for, ``lower_L`` and ``upper_L``."""
+
+    model_config = ConfigDict(extra="allow")
+    period: str
+    mean: float
+
+
+class ModelRefOut(BaseModel):
+    name: str
+    version: str
+
+
+class ForecastOut(BaseModel):
+    indicator: str
+    model: ModelRefOut
+    generated_at: datetime
+    data_version: int
+    last_period: str
+    points: list[ForecastPointOut]
+    methods: dict[str, float] = Field(description="weight of each forecasting method in the combination")
+    notes: list[str]
+    backtest: dict[str, float | str] = Field(description="accuracy of the pipeline on this series' own past")
+    reconciled: dict[str, Any] | None = Field(
+        None, description="for an indicator in a tree: how whole and parts were made to add up"
+    )
+    targets: list[dict[str, Any]] | None = Field(None, description="target probabilities, reconciled")
+
+
+class TargetOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    period: str
+    value: float
+    probability: float | None = Field(None, description="chance the target is met, 0..1")
+    error: str | None = None
+
+
+class TargetsOut(BaseModel):
+    indicator: str
+    model: ModelRefOut
+    targets: list[TargetOut]
+
+
+class AnomalyOut(BaseModel):
+    id: int
+    indicator: str
+    period: str
+    value: float
+    expected: float
+    lower_95: float
+    upper_95: float
+    model_version: str
+    detected_at: datetime
+    status: Literal["open", "acknowledged", "closed"]
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    note: str | None
+
+
+class AnomalyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["open", "acknowledged", "closed"]
+    note: str | None = Field(None, max_length=2000, description="why: a data error, a known event, ...")
 
 
 class CatalogueImportOut(BaseModel):
@@ -876,7 +958,7 @@ def _check_report(res: IntakeResult, catalogue: dict[str, tuple[str, str]], allo
         )
 
 
-@router.get("/v1/indicators/{code}/observations")
+@router.get("/v1/indicators/{code}/observations", response_model=ObservationsOut)
 def get_observations(
     code: Code,
     session: SessionDep,
@@ -895,7 +977,7 @@ def get_observations(
             {
                 "revision": o.revision,
                 "current": o.is_current,
-                "recorded_at": o.recorded_at.isoformat(),
+                "recorded_at": o.recorded_at,
                 "recorded_by": o.recorded_by,
             }
             if revisions
@@ -923,7 +1005,10 @@ def _horizon(services: Services, horizon: int) -> int:
 
 @router.get(
     "/v1/indicators/{code}/forecast",
-    responses={200: {"content": {"text/csv": {}}}, 304: {"description": "not modified (ETag)"}},
+    responses={
+        200: {"model": ForecastOut, "content": {"text/csv": {}}},
+        304: {"description": "not modified (ETag)"},
+    },
 )
 def get_forecast(
     code: Code,
@@ -1033,7 +1118,7 @@ def _stored_series(services: Services, code: str, purpose: str) -> tuple[Indicat
     return ind, series, services.champions.get("forecasting").model.config
 
 
-@router.get("/v1/indicators/{code}/targets")
+@router.get("/v1/indicators/{code}/targets", response_model=TargetsOut)
 def get_targets(code: Code, services: ServicesDep, _: Viewer) -> dict[str, Any]:
     """Probability that each plan target of the indicator is met, from the predictive distribution
     (year-to-date accumulation for flow indicators)."""
@@ -1072,29 +1157,43 @@ def get_targets(code: Code, services: ServicesDep, _: Viewer) -> dict[str, Any]:
     return {"indicator": code, "model": {"name": "forecasting", "version": served.version}, "targets": out}
 
 
-@router.get("/v1/anomalies")
+@router.get("/v1/anomalies", response_model=list[AnomalyOut])
 def list_anomalies(
     session: SessionDep,
     _: Viewer,
-    indicator: str | None = None,
+    indicator: Annotated[str | None, Query(max_length=64)] = None,
+    status: Literal["open", "acknowledged", "closed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
-    """Observations that fell outside the 95% interval of the forecast made before they arrived."""
-    stmt = select(Anomaly).order_by(Anomaly.detected_at.desc(), Anomaly.id.desc())
-    if indicator:
-        stmt = stmt.where(Anomaly.indicator_code == indicator)
-    return [
-        {
-            "id": a.id,
-            "indicator": a.indicator_code,
-            "period": a.period,
-            "value": a.value,
-            "expected": a.expected,
-            "lower_95": a.lower_95,
-            "upper_95": a.upper_95,
-            "model_version": a.model_version,
-            "detected_at": a.detected_at.isoformat(),
-            "status": a.status,
-        }
-        for a in session.scalars(stmt.limit(limit))
-    ]
+) -> list[AnomalyOut]:
+    """Observations that fell outside the 95% band published for their period before they arrived (the same
+    band the forecast showed), newest first; ``status`` filters open, acknowledged or closed ones."""
+    return [_anomaly_out(a) for a in anomalies_store.list_anomalies(session, indicator, status, limit)]
+
+
+@router.patch("/v1/anomalies/{anomaly_id}", response_model=AnomalyOut)
+def review_anomaly(
+    anomaly_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: AnomalyPatch, services: ServicesDep, who: Analyst
+) -> AnomalyOut:
+    """Acknowledge or close an anomaly (or reopen it), with a note; who and when are kept and audited."""
+    with services.db.transaction() as s:
+        row = anomalies_store.review(s, anomaly_id, body.status, body.note, who)
+        audit.record(s, who, "anomaly.review", "anomaly", str(anomaly_id), {"status": body.status, "note": body.note})
+        return _anomaly_out(row)
+
+
+def _anomaly_out(a: Anomaly) -> AnomalyOut:
+    return AnomalyOut(
+        id=a.id,
+        indicator=a.indicator_code,
+        period=a.period,
+        value=a.value,
+        expected=a.expected,
+        lower_95=a.lower_95,
+        upper_95=a.upper_95,
+        model_version=a.model_version,
+        detected_at=a.detected_at,
+        status=a.status,
+        reviewed_by=a.reviewed_by,
+        reviewed_at=a.reviewed_at,
+        note=a.note,
+    )

@@ -134,7 +134,10 @@ class Anomaly(Base):
     upper_95: Mapped[float] = mapped_column(Float)
     model_version: Mapped[str] = mapped_column(String(32), default="")
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, acknowledged, closed
+    reviewed_by: Mapped[str | None] = mapped_column(String(120), default=None)  # a Principal.subject
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Transcription(Base):

@@ -228,6 +228,33 @@ def test_anomalies_are_flagged_on_ingestion_and_listed(api: Any, auth: Any) -> N
     assert listed[0]["period"] == "2019-02" and listed[0]["value"] == wrong["value"]
 
 
+def test_an_anomaly_is_flagged_against_the_band_the_dashboard_showed_and_can_be_closed(api: Any, auth: Any) -> None:
+    """Issue 14.3: the flag used another band than the published one for the same month (882-1,158 vs
+    796-1,244); and there was no way to acknowledge or close an anomaly."""
+    _define(api, auth, code="retail", frequency="M", kind="flow")
+    api.post("/v1/indicators/retail/observations", json={"observations": _monthly(48)}, headers=auth("analyst"))
+    shown = api.get("/v1/indicators/retail/forecast?horizon=12", headers=auth("viewer")).json()["points"]
+    # values for the next three months, the third far outside what the dashboard showed for it
+    new = [{"period": p["period"], "value": p["mean"]} for p in shown[:2]]
+    new.append({"period": shown[2]["period"], "value": shown[2]["upper_95"] * 3})
+    r = api.post("/v1/indicators/retail/observations", json={"observations": new}, headers=auth("analyst"))
+    flagged = r.json()["anomalies"]
+    assert [a["period"] for a in flagged] == [shown[2]["period"]]
+    assert flagged[0]["lower_95"] == pytest.approx(shown[2]["lower_95"], rel=1e-9)
+    assert flagged[0]["upper_95"] == pytest.approx(shown[2]["upper_95"], rel=1e-9)
+
+    listed = api.get("/v1/anomalies?status=open", headers=auth("viewer")).json()
+    assert [a["period"] for a in listed] == [shown[2]["period"]] and listed[0]["status"] == "open"
+    aid = listed[0]["id"]
+    note = {"status": "closed", "note": "Sở Công Thương: nhập thừa một chữ số 0"}
+    assert api.patch(f"/v1/anomalies/{aid}", json=note, headers=auth("viewer")).status_code == 403
+    r = api.patch(f"/v1/anomalies/{aid}", json=note, headers=auth("analyst"))
+    assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["reviewed_by"].startswith("key:")
+    assert api.get("/v1/anomalies?status=open", headers=auth("viewer")).json() == []
+    assert api.patch("/v1/anomalies/999999", json=note, headers=auth("analyst")).status_code == 404
+    assert api.patch(f"/v1/anomalies/{aid}", json={"status": "gone"}, headers=auth("analyst")).status_code == 422
+
+
 @SQLITE_ONLY
 def test_stateless_forecasts(api: Any, auth: Any) -> None:
     body = {

@@ -37,6 +37,11 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/indicators/{code}/seasonal-adjustment"): ALL,
     ("GET", "/v1/indicators/{code}/seasonal-adjustment.png"): ALL,
     ("GET", "/v1/anomalies"): ALL,
+    ("PATCH", "/v1/anomalies/{anomaly_id}"): ANALYST,
+    ("GET", "/v1/indicators/catalogue.xlsx"): ALL,
+    ("PUT", "/v1/indicators/catalogue.xlsx"): ANALYST,
+    ("PATCH", "/v1/indicators/{code}"): ANALYST,
+    ("POST", "/v1/observations"): ANALYST,
     ("POST", "/v1/forecasts"): ALL,
     # transcription
     ("POST", "/v1/transcriptions"): SECRETARY,
