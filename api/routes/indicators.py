@@ -250,6 +250,27 @@ class AnomalyPatch(BaseModel):
     note: str | None = Field(None, max_length=2000, description="why: a data error, a known event, ...")
 
 
+class TetEffectOut(BaseModel):
+    coefficient: float = Field(description="the Tết regressor's coefficient (log scale when multiplicative)")
+    standard_error: float | None
+    t: float | None
+
+
+class SeasonalPointOut(BaseModel):
+    """One period: the series and its components (seasonally adjusted, trend, seasonal and Tết factors)."""
+
+    model_config = ConfigDict(extra="allow")
+    period: str
+
+
+class SeasonalAdjustmentOut(BaseModel):
+    indicator: str
+    method: str
+    decomposition: Literal["multiplicative", "additive"]
+    tet: TetEffectOut | None
+    points: list[SeasonalPointOut]
+
+
 class CatalogueImportOut(BaseModel):
     created: list[str]
     updated: list[str]
@@ -1053,7 +1074,10 @@ def get_forecast_plot(code: Code, services: ServicesDep, _: Viewer, horizon: Ann
     return Response(png, media_type="image/png")
 
 
-@router.get("/v1/indicators/{code}/seasonal-adjustment", responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/v1/indicators/{code}/seasonal-adjustment",
+    responses={200: {"model": SeasonalAdjustmentOut, "content": {"text/csv": {}}}},
+)
 def get_seasonal_adjustment(
     code: Code,
     services: ServicesDep,
