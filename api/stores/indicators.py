@@ -370,6 +370,26 @@ def _flag_anomalies(
     return flagged
 
 
+def forecast_points(
+    periods: Sequence[str],
+    mean: Any,
+    lower: Mapping[str, Any],
+    upper: Mapping[str, Any],
+    levels: Sequence[float],
+) -> list[dict[str, Any]]:
+    """The API's forecast points: ``{"period", "mean", "lower_L", "upper_L"...}`` per period, for each level L
+    (``lower``/``upper`` are keyed by ``f"{L:g}"``, arrays of shape (len(periods),))."""
+    points = []
+    for j, period in enumerate(periods):
+        point: dict[str, Any] = {"period": period, "mean": float(mean[j])}
+        for lv in levels:
+            k = f"{lv:g}"
+            point[f"lower_{k}"] = float(lower[k][j])
+            point[f"upper_{k}"] = float(upper[k][j])
+        points.append(point)
+    return points
+
+
 def forecast_body(
     services: Services,
     session: Session,
@@ -396,14 +416,7 @@ def forecast_body(
         raise SeriesError(f"indicator {indicator.code!r} has no observations to forecast from")
     config: PipelineConfig = served.model.config
     fc = forecast_series(series, horizon, levels, config)
-    points = []
-    for i, period in enumerate(series.future_periods(horizon)):
-        point: dict[str, Any] = {"period": period, "mean": float(fc.mean[i])}
-        for lv in levels:
-            k = f"{lv:g}"
-            point[f"lower_{k}"] = float(fc.lower[k][i])
-            point[f"upper_{k}"] = float(fc.upper[k][i])
-        points.append(point)
+    points = forecast_points(series.future_periods(horizon), fc.mean, fc.lower, fc.upper, levels)
     body = {
         "indicator": indicator.code,
         "model": {"name": "forecasting", "version": served.version},
@@ -502,14 +515,13 @@ def coherent_bodies(
     out: dict[str, dict[str, Any]] = {}
     for c in fc.hierarchy.nodes:
         i = fc.hierarchy.index(c)
-        points = []
-        for j, period in enumerate(fc.periods):
-            point: dict[str, Any] = {"period": period, "mean": float(fc.mean[i, j])}
-            for lv in levels:
-                k = f"{lv:g}"
-                point[f"lower_{k}"] = float(fc.lower[k][i, j])
-                point[f"upper_{k}"] = float(fc.upper[k][i, j])
-            points.append(point)
+        points = forecast_points(
+            fc.periods,
+            fc.mean[i],
+            {k: v[i] for k, v in fc.lower.items()},
+            {k: v[i] for k, v in fc.upper.items()},
+            levels,
+        )
         base = fc.base[c]
         body = {
             "indicator": c,
