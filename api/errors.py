@@ -197,10 +197,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _model_unavailable(_: Request, exc: ModelUnavailable) -> JSONResponse:
         return JSONResponse(error_body("model_unavailable", str(exc)), 503)
 
-    from sqlalchemy.exc import DataError, OperationalError
+    from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-    @app.exception_handler(OperationalError)
-    async def _database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, DataError):
+            return _unstorable(exc)
+        # A read-only server (a standby, default_transaction_read_only) refuses writes with SQLSTATE 25006.
+        if isinstance(exc, OperationalError) or getattr(exc.orig, "sqlstate", None) == "25006":
+            return _database_unavailable(exc)
+        return await _unhandled(request, exc)
+
+    def _database_unavailable(exc: DBAPIError) -> JSONResponse:
         # The connection is discarded (see api.storage.db), so a later request gets a fresh one.
         error_id = new_error_id()
         logger.error("error %s: database unavailable", error_id, exc_info=exc)
@@ -212,8 +220,7 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.exception_handler(DataError)
-    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+    def _unstorable(exc: DBAPIError) -> JSONResponse:
         # The last guard: request models bound what they accept, so this is a value they missed.
         error_id = new_error_id()
         logger.warning("error %s: a value the database refuses", error_id, exc_info=exc)

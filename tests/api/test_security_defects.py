@@ -391,8 +391,8 @@ def test_input_the_database_cannot_hold_is_refused(
 ) -> None:
     admin = {"Authorization": f"Bearer {make_key(services, 'admin')}"}
     before = _stored(services)
-    extra = kwargs.pop("headers", {}) if "headers" in kwargs else {}
-    r = client.request(method, url, headers=admin | extra, **kwargs)
+    extra = {k: v for k, v in kwargs.items() if k != "headers"}
+    r = client.request(method, url, headers=admin | kwargs.get("headers", {}), **extra)
     assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
     assert _stored(services) == before
 
