@@ -107,9 +107,14 @@ def _redacted(value: Any) -> Any:
 
 
 def client_message(exc: BaseException) -> str:
-    """What a client may be told about ``exc``: the message of a service or library input error (paths
-    removed), or "internal error" for anything else (its text may hold SQL, hosts or paths)."""
-    if isinstance(exc, (ServiceError, *_library_errors())):
+    """What a client may be told about ``exc``: the message of a service or library input error, or of a
+    ValueError (the built-in our libraries' input errors subclass), with paths removed; "internal error" for
+    anything else (its text may hold SQL, hosts or paths)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return "internal error"
+    if isinstance(exc, (ServiceError, ValueError, *_library_errors())):
         return redact_paths(str(exc)) or type(exc).__name__
     return "internal error"
 
