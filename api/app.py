@@ -11,7 +11,7 @@ from starlette.types import Scope
 
 from api.authn import install_auth_handlers
 from api.errors import install_error_handlers
-from api.middleware import BodyLimit, RequestMetrics
+from api.middleware import BodyLimit, InputGuard, RequestMetrics
 from api.routes import audit, dashboard, forecasts, health, indicators, jobs, models, social, transcriptions
 from api.routes import session as session_routes
 from api.routes import users as users_routes
@@ -74,6 +74,7 @@ def create_app(
             return settings.intake.max_bytes
         return settings.max_request_bytes
 
+    app.add_middleware(InputGuard)  # inside BodyLimit: it reads only bodies within the limit
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(RequestMetrics, metrics=svc.metrics)
     app.add_middleware(

@@ -23,6 +23,7 @@ def record(
         AuditEntry(
             actor=who.name,
             actor_key_id=who.key_id,
+            actor_subject=who.subject,
             action=action,
             object_type=object_type,
             object_id=str(object_id),

@@ -9,13 +9,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.storage.tables import ApiKey, utcnow
+
+if TYPE_CHECKING:
+    from api.storage.db import Database
 
 ROLES = ("viewer", "secretary", "analyst", "admin")
 
@@ -97,8 +103,29 @@ def authenticate(session: Session, key: str, pepper: str) -> Principal | None:
         return None
     if not hmac.compare_digest(_hash(key, pepper), row.key_hash):
         return None
-    row.last_used_at = utcnow()
+    # No write here: reading must not depend on the database taking writes (see record_key_use).
     return Principal(key_id=row.id, name=row.name, role=row.role)
+
+
+#: How often a key's ``last_used_at`` is rewritten at most (seconds); it is a coarse "still in use" mark.
+KEY_USE_EVERY_S = 60.0
+_key_use_lock = threading.Lock()
+_key_use_at: dict[tuple[str, int], float] = {}
+
+
+def record_key_use(db: Database, key_id: int) -> bool:
+    """Set the key's ``last_used_at``, at most once a minute per key and process, in its own transaction and
+    best-effort: a database that refuses writes is logged, never fails the request. True when written."""
+    slot = (db.url, key_id)
+    now = time.monotonic()
+    with _key_use_lock:
+        if now - _key_use_at.get(slot, -KEY_USE_EVERY_S) < KEY_USE_EVERY_S:
+            return False
+        _key_use_at[slot] = now  # also after a failure: a broken database is not hammered by every request
+    return db.best_effort(
+        f"last_used_at of key {key_id}",
+        lambda s: s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow())),
+    )
 
 
 #: Largest id a 32-bit INTEGER column holds (PostgreSQL refuses a larger literal).

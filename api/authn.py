@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api import audit, throttle
-from api.auth import Principal, authenticate
+from api.auth import Principal, authenticate, record_key_use
 from api.errors import Unauthorized, error_body
 from api.services import Services
 from api.settings import Settings
@@ -110,6 +110,8 @@ def authenticate_request(request: Request, services: Services, csrf: str | None)
                     s, ANONYMOUS, "auth.lock", "address", address, {"scope": "key_address", "failures": count.failures}
                 )
         raise Unauthorized("invalid or revoked API key")
+    if who.key_id is not None:
+        record_key_use(services.db, who.key_id)
     return who
 
 

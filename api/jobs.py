@@ -14,7 +14,6 @@ import logging
 import socket
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from api.errors import NotFound, Unavailable
+from api.auth import Principal
+from api.errors import NotFound, Unavailable, client_message, new_error_id
 from api.storage.tables import Job, utcnow
 
 if TYPE_CHECKING:
@@ -115,7 +115,10 @@ def enqueue(
     owner: str | None = None,
     job_id: str | None = None,
 ) -> Job:
-    """Store a queued job and put its id on the queue. Unknown kinds are a programming error."""
+    """Store a queued job and put its id on the queue. Unknown kinds are a programming error.
+
+    ``owner`` is the subject of who asked (:attr:`api.auth.Principal.subject`): it and admins may read the
+    job; None (or ``"system"``) for jobs only admins read."""
     if kind not in services.tasks.kinds:
         raise ValueError(f"unknown job kind {kind!r}, expected one of: {', '.join(services.tasks.kind_names())}")
     job = Job(
@@ -131,18 +134,33 @@ def enqueue(
     try:
         services.queue.enqueue(job.id)
     except Exception as e:  # the queue backend is down: do not leave a job that nobody will run
+        error_id = new_error_id()
+        logger.exception("error %s: job %s could not be queued", error_id, job.id)
         with services.db.transaction() as s:
-            s.execute(update(Job).where(Job.id == job.id).values(status="failed", error=f"queue unavailable: {e}"))
-        raise Unavailable("the job queue is unavailable; try again later", detail=str(e)) from e
+            s.execute(
+                update(Job)
+                .where(Job.id == job.id)
+                .values(status="failed", error=f"the job queue was unavailable (error id {error_id})")
+            )
+        raise Unavailable("the job queue is unavailable; try again later", detail={"error_id": error_id}) from e
     return job
 
 
-def get_job(services: Services, job_id: str) -> Job:
+def get_job(services: Services, job_id: str, who: Principal | None = None) -> Job:
+    """The job, if ``who`` may read it (its owner, by subject, or an admin; anyone when ``who`` is None, for
+    internal callers). Others get 404, as if it did not exist, so job ids of others' work are not revealed."""
     with services.db.session() as s:
         job = s.get(Job, job_id)
-    if job is None:
+    if job is None or (who is not None and not who.is_admin and job.owner != who.subject):
         raise NotFound(f"job {job_id!r} not found")
     return job
+
+
+def failure_message(exc: BaseException) -> tuple[str, str]:
+    """``(error_id, message)`` for a failed job: a message safe to show (no traceback, SQL, host or path)
+    ending with the error id that the log line with the full error carries."""
+    error_id = new_error_id()
+    return error_id, f"{client_message(exc)} (error id {error_id})"
 
 
 def worker_name() -> str:
@@ -220,9 +238,9 @@ def run_job(services: Services, job_id: str) -> None:
         logger.warning("job %s was taken from this worker; dropping this attempt", job_id)
         return
     except Exception as e:
-        logger.exception("job %s failed", job_id)
-        message = str(e) or type(e).__name__
-        _finish(services, job_id, me, ctx.attempt, status="failed", error=message, trace=traceback.format_exc())
+        error_id, message = failure_message(e)
+        logger.exception("error %s: job %s (%s) failed on %s", error_id, job_id, job.kind, me)
+        _finish(services, job_id, me, ctx.attempt, status="failed", error=message)
     else:
         _finish(services, job_id, me, ctx.attempt, status="succeeded", result=result or {})
         services.metrics.observe_job(job.kind, time.monotonic() - started)
@@ -240,13 +258,10 @@ def _finish(
     status: str,
     result: dict[str, Any] | None = None,
     error: str | None = None,
-    trace: str | None = None,
 ) -> None:
     values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
     if status == "succeeded":
         values.update(progress=1.0, result=result)
-    elif trace:
-        values["result"] = {"traceback": trace[-4000:]}
     if not _update_owned(services, job_id, worker, attempt, values):
         logger.warning("job %s finished on %s but was no longer ours; result discarded", job_id, worker)
 

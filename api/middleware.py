@@ -1,8 +1,10 @@
-"""ASGI middleware: request body limits (413) and Prometheus request metrics."""
+"""ASGI middleware: request body limits (413), refusal of input no database stores (422), and Prometheus
+request metrics."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +59,99 @@ class BodyLimit:
             if not state["sent_413"]:
                 state["sent_413"] = True
                 await _send_413(send, limit)
+
+
+#: Default deepest nesting of a JSON body; no request of the API nests deeper than a few levels.
+MAX_JSON_DEPTH = 64
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+#: ``\u0000`` in a JSON string that is an escape (an even number of backslashes before it, so not ``\\u0000``)
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in the JSON ``body`` (brackets inside strings do not count). Cheap:
+    it does not parse the document."""
+    if body.count(b"[") + body.count(b"{") <= 1:
+        return body.count(b"[") + body.count(b"{")
+    depth = deepest = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def has_nul(body: bytes) -> bool:
+    """Whether the JSON ``body`` holds a NUL character (``\u0000`` or a raw 0 byte): PostgreSQL stores no text
+    with one, so the service refuses it everywhere (SQLite too) for one behaviour."""
+    return b"\x00" in body or (b"u0000" in body and _JSON_NUL.search(body) is not None)
+
+
+class InputGuard:
+    """422 before any parsing for what no route can store: a NUL character in the path, the query string, a
+    JSON or form body, and JSON nested deeper than ``max_depth`` (the parser would recurse until it fails)."""
+
+    def __init__(self, app: ASGIApp, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        if b"%00" in scope.get("query_string", b"") or b"%00" in raw_path or "\x00" in scope["path"]:
+            await _send_422(send, "nul_character", "the URL holds a NUL character (%00); remove it")
+            return
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
+        is_json = content_type == b"application/json" or content_type.endswith(b"+json")
+        is_form = content_type == b"application/x-www-form-urlencoded"
+        if not (is_json or is_form):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if (is_json and has_nul(body)) or (is_form and (b"%00" in body or b"\x00" in body)):
+            await _send_422(send, "nul_character", "the request holds a NUL character (\\u0000); remove it")
+            return
+        if is_json and (depth := json_depth(body)) > self.max_depth:
+            await _send_422(
+                send,
+                "too_deep",
+                f"the JSON body nests {depth} levels deep; at most {self.max_depth} are accepted",
+                {"depth": depth, "max_depth": self.max_depth},
+            )
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _send_422(send: Send, code: str, message: str, detail: Any = None) -> None:
+    body = json.dumps(error_body(code, message, detail)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_413(send: Send, limit: int) -> None:

@@ -12,6 +12,11 @@ from api.deps import ServicesDep, Viewer
 from api.errors import InvalidInput
 from api.schemas import ModelRef
 
+#: Integer period indices stay within this many periods of 0, so that index arithmetic and the database's
+#: integers never overflow; calendar periods stay within years 1..9999.
+MAX_INDEX = 10**9
+MAX_YEAR = 9999
+
 router = APIRouter(tags=["forecasts"])
 
 
@@ -25,7 +30,7 @@ class SeriesIn(BaseModel):
 class ForecastsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     frequency: Literal["M", "Q", "Y"]
-    horizon: int = Field(ge=1)
+    horizon: int = Field(ge=1, le=10_000, description="periods to forecast (the service's limit applies)")
     levels: list[float] = Field(default_factory=lambda: [80.0, 95.0], max_length=10)
     series: list[SeriesIn] = Field(min_length=1, max_length=1000)
 
@@ -40,16 +45,32 @@ class ForecastsOut(BaseModel):
     forecasts: list[ForecastOut]
 
 
-def _periods(frequency: str, start: str | int, n: int) -> list[str | int]:
+def _periods(frequency: str, start: str | int, n: int, horizon: int) -> list[str | int]:
+    """The ``n`` periods from ``start``; 422 when they or the ``horizon`` periods after them leave the range
+    the service handles (integer indices within +-10^9, calendar periods up to year 9999)."""
     from forecasting.series import parse_period
 
     if isinstance(start, int) or (isinstance(start, str) and start.strip().lstrip("-").isdigit() and frequency != "Y"):
+        if isinstance(start, str) and len(start.strip()) > 12:
+            raise InvalidInput(f"start must be an index within +-{MAX_INDEX}; got {start[:20]!r}...")
         s = int(start)
+        if abs(s) > MAX_INDEX or abs(s + n + horizon) > MAX_INDEX:
+            raise InvalidInput(
+                f"start must be an index within +-{MAX_INDEX} (forecasts included); got {str(s)[:20]}",
+                code="validation_error",
+            )
         return list(range(s, s + n))
     try:
         _, ordinal, _ = parse_period(start, frequency)
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:
         raise InvalidInput(f"start {start!r} is not a {frequency} period: {e}") from e
+    per_year = {"M": 12, "Q": 4, "Y": 1}[frequency]
+    if (ordinal + n + horizon - 1) // per_year > MAX_YEAR or ordinal < per_year:
+        raise InvalidInput(
+            f"the series and its {horizon} forecast periods must lie within years 1..{MAX_YEAR}; "
+            f"start {start!r} with {n} values goes past that",
+            code="validation_error",
+        )
     if frequency == "M":
         return [f"{o // 12:04d}-{o % 12 + 1:02d}" for o in range(ordinal, ordinal + n)]
     if frequency == "Q":
@@ -72,7 +93,7 @@ def post_forecasts(body: ForecastsIn, services: ServicesDep, _: Viewer) -> Forec
         raise InvalidInput("series ids must be unique", detail=sorted({i for i in ids if ids.count(i) > 1}))
     rows = []
     for s in body.series:
-        for ds, y in zip(_periods(body.frequency, s.start, len(s.values)), s.values, strict=True):
+        for ds, y in zip(_periods(body.frequency, s.start, len(s.values), body.horizon), s.values, strict=True):
             rows.append({"unique_id": s.id, "ds": ds, "y": y})
     served = services.champions.get("forecasting")
     levels = sorted(set(body.levels))

@@ -1,32 +1,69 @@
+"""Liveness (``/health/live``: the process answers), readiness (``/health``, ``/health/ready``: the database
+takes writes, the queue answers) and Prometheus metrics."""
+
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 
 from api.deps import ServicesDep, Viewer
 from api.metrics import Metrics
+from api.services import Services
 from api.storage.tables import Job
 from models import MODEL_NAMES
 
 router = APIRouter(tags=["service"])
 
 
-@router.get("/health")
-def health(services: ServicesDep) -> dict[str, Any]:
-    """Liveness plus the versions being served; no key needed."""
-    from importlib.metadata import version
+class Live(BaseModel):
+    status: str = Field(description='always "ok": the process answers')
 
-    checks: dict[str, str] = {}
+
+class ServedModel(BaseModel):
+    champion: str | None
+    serving: str | None
+    error: str | None
+    failed_version: str | None
+
+
+class Health(BaseModel):
+    status: str = Field(description='"ok", or "degraded" (answered with 503) when a check failed')
+    version: str
+    checks: dict[str, str] = Field(description='"ok" or "error: <kind>" per dependency (database: a write)')
+    models: dict[str, ServedModel]
+
+
+@router.get("/health/live", response_model=Live)
+def live() -> Live:
+    """Liveness: the process serves requests. Touches no database, so a restart is never caused by one."""
+    return Live(status="ok")
+
+
+def _database(services: Services) -> str:
     try:
         with services.db.session() as s:
             s.execute(text("SELECT 1"))
-        checks["database"] = "ok"
     except Exception as e:
-        checks["database"] = f"error: {type(e).__name__}"
+        return f"error: {type(e).__name__}"
+    failed = services.db.write_probe.check()  # a real write, cached for a second or two
+    return "ok" if failed is None else f"error: cannot write ({failed})"
+
+
+_READY_RESPONSES: dict[int | str, dict[str, Any]] = {503: {"model": Health, "description": "a check failed"}}
+
+
+@router.get("/health", response_model=Health, responses=_READY_RESPONSES)
+def health(services: ServicesDep) -> Any:
+    """Readiness plus the versions being served; no key needed. 503 "degraded" when the database does not
+    take a write or the queue does not answer."""
+    from importlib.metadata import version
+
+    checks: dict[str, str] = {"database": _database(services)}
     try:
         services.queue.pending()
         checks["queue"] = "ok"
@@ -37,26 +74,29 @@ def health(services: ServicesDep) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             services.champions.get(name)
     served = services.champions.status()
-    models: dict[str, Any] = {}
+    models: dict[str, ServedModel] = {}
     for name in MODEL_NAMES:
         entry = served.get(name, {})
         try:
             champion = services.registry.champion_version(name)
         except Exception:
             champion = None
-        models[name] = {
-            "champion": champion,
-            "serving": entry.get("version"),
-            "error": entry.get("error"),
-            "failed_version": entry.get("failed_version"),
-        }
+        models[name] = ServedModel(
+            champion=champion,
+            serving=entry.get("version"),
+            error=entry.get("error"),
+            failed_version=entry.get("failed_version"),
+        )
     ok = all(v == "ok" for v in checks.values())
-    return {
-        "status": "ok" if ok else "degraded",
-        "version": version("dieu-hanh-ai"),
-        "checks": checks,
-        "models": models,
-    }
+    body = Health(status="ok" if ok else "degraded", version=version("dieu-hanh-ai"), checks=checks, models=models)
+    if not ok:
+        return JSONResponse(body.model_dump(mode="json"), status_code=503)
+    return body
+
+
+router.add_api_route(
+    "/health/ready", health, methods=["GET"], response_model=Health, responses=_READY_RESPONSES, name="ready"
+)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

@@ -21,7 +21,9 @@ from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.errors import BadRequest, InvalidInput, NotFound
+from api.schemas import body_schema
 from api.services import Services
+from api.spreadsheet import safe_cell, safe_frame, unsafe_cell
 from api.storage.tables import Anomaly, Indicator, Observation
 from api.stores import anomalies as anomalies_store
 from api.stores.indicators import (
@@ -352,18 +354,21 @@ def export_catalogue(session: SessionDep, _: Viewer) -> Response:
         e = ex.get(ind.code, IndicatorExtra())
         ws.append(
             [
-                ind.code,
-                ind.name,
-                ind.unit,
-                ind.frequency,
-                ind.kind,
-                ind.source,
-                ind.description,
-                e.department,
-                e.nonnegative,
-                ind.forecast_from or "",
-                ", ".join(e.components),
-                json.dumps(list(ind.targets or []), ensure_ascii=False) if ind.targets else "",
+                safe_cell(v)
+                for v in (
+                    ind.code,
+                    ind.name,
+                    ind.unit,
+                    ind.frequency,
+                    ind.kind,
+                    ind.source,
+                    ind.description,
+                    e.department,
+                    e.nonnegative,
+                    ind.forecast_from or "",
+                    ", ".join(e.components),
+                    json.dumps(list(ind.targets or []), ensure_ascii=False) if ind.targets else "",
+                )
             ]
         )
     buf = io.BytesIO()
@@ -408,7 +413,7 @@ def _catalogue_rows(data: bytes, limits: IntakeLimits) -> list[tuple[int, dict[s
 def _parse_catalogue_row(cells: dict[str, Any]) -> tuple[str, IndicatorIn, str, bool, list[str]]:
     def text(k: str) -> str:
         v = cells.get(k)
-        return "" if v is None else str(v).strip()
+        return "" if v is None else unsafe_cell(str(v)).strip()
 
     code = text("code")
     if not pd.Series([code]).str.fullmatch(CODE_PATTERN[1:-1]).iloc[0]:
@@ -611,7 +616,7 @@ def delete_indicator(code: Code, services: ServicesDep, who: Analyst) -> Respons
 OBSERVATIONS_BODY = {
     "requestBody": {
         "content": {
-            "application/json": {"schema": ObservationsIn.model_json_schema()},
+            "application/json": {"schema": body_schema(ObservationsIn)},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -1053,7 +1058,7 @@ def get_forecast(
         frame = pd.DataFrame(body["points"])
         frame.insert(0, "indicator", code)
         return Response(
-            frame.to_csv(index=False),
+            safe_frame(frame).to_csv(index=False),
             media_type="text/csv; charset=utf-8",
             headers=headers | {"Content-Disposition": f'attachment; filename="{code}-forecast.csv"'},
         )
@@ -1091,7 +1096,7 @@ def get_seasonal_adjustment(
     if format == "csv":
         frame.insert(0, "indicator", code)
         return Response(
-            frame.to_csv(index=False),
+            safe_frame(frame).to_csv(index=False),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{code}-seasonally-adjusted.csv"'},
         )

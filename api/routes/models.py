@@ -108,7 +108,7 @@ def train(name: str, services: ServicesDep, who: Analyst, body: TrainIn | None =
     _check_name(name)
     if name not in services.tasks.trainable_models():
         raise InvalidInput(f"model {name!r} has no trainer in this installation")
-    job = jobs.enqueue(services, "train", {"model": name, "params": (body.params if body else {})}, owner=who.name)
+    job = jobs.enqueue(services, "train", {"model": name, "params": (body.params if body else {})}, owner=who.subject)
     with services.db.transaction() as s:
         audit.record(s, who, "model.train", "model", name, {"job_id": job.id})
     return JobAccepted(id=job.id, status=job.status, kind=job.kind)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.errors import InvalidInput, PayloadTooLarge
-from api.schemas import ModelRef
+from api.schemas import ModelRef, NoNulStr, body_schema
 from api.services import Services
 
 if TYPE_CHECKING:
@@ -90,12 +91,12 @@ class LabelOut(BaseModel):
 
 class PostIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str = Field(min_length=1, max_length=200)
+    id: NoNulStr = Field(min_length=1, max_length=200)
     text: Any
-    source: str = Field(min_length=1, max_length=64, description="facebook, zalo, news, forum, ...")
+    source: NoNulStr = Field(min_length=1, max_length=64, description="facebook, zalo, news, forum, ...")
     created_at: datetime
-    district: str | None = Field(None, max_length=120)
-    url: str | None = Field(None, max_length=2000)
+    district: NoNulStr | None = Field(None, max_length=120)
+    url: NoNulStr | None = Field(None, max_length=2000)
 
 
 class PostsIn(BaseModel):
@@ -105,9 +106,11 @@ class PostsIn(BaseModel):
 class LabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     post_id: int | None = Field(None, ge=1, le=MAX_ID, description="a stored post's number (its text is used)")
-    id: str | None = Field(None, min_length=1, max_length=200, description="or the id the center gave the post")
-    source: str | None = Field(None, min_length=1, max_length=64, description="the source of that id, if ambiguous")
-    text: str | None = Field(None, max_length=20_000, description="or a text that is not stored")
+    id: NoNulStr | None = Field(None, min_length=1, max_length=200, description="or the id the center gave the post")
+    source: NoNulStr | None = Field(
+        None, min_length=1, max_length=64, description="the source of that id, if ambiguous"
+    )
+    text: NoNulStr | None = Field(None, max_length=20_000, description="or a text that is not stored")
     label: Literal["negative", "neutral", "positive"]
 
 
@@ -146,12 +149,22 @@ def sentiment(body: SentimentIn, services: ServicesDep, _: Viewer) -> SentimentO
 def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
     if not data.strip():
         raise InvalidInput("the posts file is empty: expected columns id,text,source,created_at", code="empty_file")
+    is_xlsx = filename.lower().endswith((".xlsx", ".xlsm"))
+    if is_xlsx and not zipfile.is_zipfile(io.BytesIO(data)):
+        raise InvalidInput(
+            "the posts file is named .xlsx but is not an Excel workbook (not a zip archive); "
+            "save it again as .xlsx, or send it as CSV",
+            code="unreadable_file",
+        )
+    if not is_xlsx and b"\x00" in data:
+        raise InvalidInput("the posts file holds NUL characters; save it as UTF-8 CSV", code="nul_character")
     try:
-        if filename.lower().endswith((".xlsx", ".xlsm")):
+        if is_xlsx:
             frame = pd.read_excel(io.BytesIO(data), dtype=str)
         else:
             frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, KeyError, zipfile.BadZipFile) as e:
+        # openpyxl raises KeyError for a zip without a workbook part
         raise InvalidInput(f"cannot read the posts file as CSV/XLSX: {e}", code="unreadable_file") from e
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in ("id", "text", "source", "created_at") if c not in frame.columns]
@@ -171,7 +184,7 @@ def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": PostsIn.model_json_schema()},
+                "application/json": {"schema": body_schema(PostsIn)},
                 "multipart/form-data": {
                     "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
                 },

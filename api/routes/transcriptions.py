@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from api import audit, jobs
 from api.auth import Principal
 from api.deps import Secretary, ServicesDep, SessionDep
 from api.errors import Conflict, InvalidInput
+from api.schemas import MAX_DB_INT, NoNulStr, UtcDatetime, refuse_nul
 from api.services import Services
 from api.storage.tables import Job, Transcription, TranscriptSegment
 from api.stores import transcripts
@@ -73,7 +73,7 @@ class TranscriptionOut(BaseModel):
     language: str
     speakers: list[str]
     model_version: str
-    created_at: datetime
+    created_at: UtcDatetime
     segments: list[SegmentOut]
     text: str
     error: str | None
@@ -86,15 +86,15 @@ class TranscriptionSummary(BaseModel):
     status: str
     progress: float
     duration_s: float | None
-    created_at: datetime
+    created_at: UtcDatetime
     owner: str
     snippet: str
 
 
 class SegmentPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(None, max_length=20_000)
-    speaker: str | None = Field(None, min_length=1, max_length=64)
+    text: NoNulStr | None = Field(None, max_length=20_000)
+    speaker: NoNulStr | None = Field(None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _something(self) -> SegmentPatch:
@@ -149,6 +149,8 @@ async def upload(
     """Upload a recording; it is checked (probed) now and transcribed in the background."""
     if language not in LANGUAGES:
         raise InvalidInput(f"language must be one of {sorted(LANGUAGES)}; got {language!r}", code="validation_error")
+    for field, value in (("title", title), ("vocabulary", vocabulary), ("file name", file.filename or "")):
+        refuse_nul(value, field)
     tid = uuid.uuid4().hex
     suffix = re.sub(r"[^A-Za-z0-9.]", "", FsPath(file.filename or "").suffix)[:10]
     dest = services.settings.uploads_dir / f"{tid}{suffix}"
@@ -216,7 +218,7 @@ def _create(
         audit.record(
             s, who, "transcription.create", "transcription", tid, {"filename": filename, "duration_s": duration_s}
         )
-    return jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner=who.name, job_id=job_id)
+    return jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner=who.subject, job_id=job_id)
 
 
 @router.get("", response_model=list[TranscriptionSummary])
@@ -225,7 +227,7 @@ def list_transcriptions(
     who: Secretary,
     q: Annotated[str | None, Query(max_length=200, description="full-text search (with or without diacritics)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> list[TranscriptionSummary]:
     """Your transcriptions (all of them for admins), newest first; ``q`` searches titles and transcripts."""
     out = []
@@ -307,7 +309,7 @@ def export_transcription(
 @router.patch("/{transcription_id}/segments/{idx}", response_model=SegmentOut)
 def patch_segment(
     transcription_id: TranscriptionId,
-    idx: Annotated[int, Path(ge=0)],
+    idx: Annotated[int, Path(ge=0, le=MAX_DB_INT)],
     body: SegmentPatch,
     services: ServicesDep,
     who: Secretary,
@@ -318,9 +320,7 @@ def patch_segment(
         job = transcripts.job_of(s, row)
         if job is not None and job.status in ("queued", "running"):
             raise Conflict("the transcription is still running; edit it when it has finished")
-        seg, changes = transcripts.edit_segment(
-            s, row, idx, {"text": body.text, "speaker": body.speaker}, editor=who.name
-        )
+        seg, changes = transcripts.edit_segment(s, row, idx, {"text": body.text, "speaker": body.speaker}, editor=who)
         if changes:
             audit.record(s, who, "transcription.edit_segment", "transcription", row.id, {"idx": idx} | changes)
         return _segment_out(seg)
@@ -330,18 +330,22 @@ class SegmentEditOut(BaseModel):
     field: str = Field(description="text or speaker")
     old: str | None
     new: str | None
-    editor: str
-    at: datetime
+    editor: str = Field(description="the editor's name, for display")
+    editor_subject: str | None = Field(description='who edited: "user:<id>" or "key:<id>" (null for old edits)')
+    at: UtcDatetime
 
 
 @router.get("/{transcription_id}/segments/{idx}/history", response_model=list[SegmentEditOut])
 def segment_history(
-    transcription_id: TranscriptionId, idx: Annotated[int, Path(ge=0)], session: SessionDep, who: Secretary
+    transcription_id: TranscriptionId,
+    idx: Annotated[int, Path(ge=0, le=MAX_DB_INT)],
+    session: SessionDep,
+    who: Secretary,
 ) -> list[SegmentEditOut]:
     """Every edit of a segment, oldest first."""
     row = transcripts.visible(session, who, transcription_id)
     return [
-        SegmentEditOut(field=e.field, old=e.old, new=e.new, editor=e.editor, at=e.at)
+        SegmentEditOut(field=e.field, old=e.old, new=e.new, editor=e.editor, editor_subject=e.editor_subject, at=e.at)
         for e in transcripts.history(session, row, idx)
     ]
 

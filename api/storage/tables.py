@@ -47,10 +47,21 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(120))
     actor_key_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: who acted, as :attr:`api.auth.Principal.subject` ("user:<id>", "key:<id>", "system"); ``actor`` is the
+    #: display name at the time
+    actor_subject: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class HealthProbe(Base):
+    """One row the readiness check rewrites to prove the database takes writes."""
+
+    __tablename__ = "health_probe"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Job(Base):
@@ -64,6 +75,7 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    #: the subject (``"user:<id>"``, ``"key:<id>"``) of who started the job; it and admins may read it
     owner: Mapped[str | None] = mapped_column(String(120), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
@@ -143,8 +155,10 @@ class Anomaly(Base):
 class Transcription(Base):
     __tablename__ = "transcriptions"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(120), index=True)
+    owner: Mapped[str] = mapped_column(String(120), index=True)  # display name at upload
     owner_key_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: who may see it (with admins): :attr:`api.auth.Principal.subject`; NULL for rows no migration could map
+    owner_subject: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     filename: Mapped[str] = mapped_column(String(300), default="")
     audio_path: Mapped[str | None] = mapped_column(Text, default=None)
@@ -183,7 +197,8 @@ class SegmentEdit(Base):
     field: Mapped[str] = mapped_column(String(16))
     old: Mapped[str | None] = mapped_column(Text)
     new: Mapped[str | None] = mapped_column(Text)
-    editor: Mapped[str] = mapped_column(String(120))
+    editor: Mapped[str] = mapped_column(String(120))  # display name at the time
+    editor_subject: Mapped[str | None] = mapped_column(String(64), default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

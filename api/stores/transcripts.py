@@ -76,6 +76,7 @@ def create(
         id=transcription_id,
         owner=owner.name,
         owner_key_id=owner.key_id,
+        owner_subject=owner.subject,
         title=title or Path(filename).stem,
         filename=filename[:300],
         audio_path=str(audio_path),
@@ -94,10 +95,10 @@ def get(session: Session, transcription_id: str) -> Transcription | None:
 
 
 def visible(session: Session, who: Principal, transcription_id: str) -> Transcription:
-    """The transcription if ``who`` may see it (its owner or an admin); 404 otherwise, so that ids of others'
-    meetings are not revealed."""
+    """The transcription if ``who`` may see it (its owner, by subject, or an admin); 404 otherwise, so that ids
+    of others' meetings are not revealed. Display names are not identities: two keys may share one."""
     row = session.get(Transcription, transcription_id)
-    if row is None or (not who.is_admin and row.owner != who.name):
+    if row is None or (not who.is_admin and row.owner_subject != who.subject):
         raise NotFound(f"transcription {transcription_id!r} not found")
     return row
 
@@ -173,7 +174,7 @@ def search(session: Session, who: Principal, q: str | None, limit: int, offset: 
     without diacritics."""
     stmt = select(Transcription).order_by(Transcription.created_at.desc())
     if not who.is_admin:
-        stmt = stmt.where(Transcription.owner == who.name)
+        stmt = stmt.where(Transcription.owner_subject == who.subject)
     if q and q.strip():
         key = f"%{query_key(q)}%"
         stmt = stmt.where(or_(Transcription.search_text.like(key), Transcription.title.ilike(f"%{q.strip()}%")))
@@ -181,9 +182,10 @@ def search(session: Session, who: Principal, q: str | None, limit: int, offset: 
 
 
 def edit_segment(
-    session: Session, row: Transcription, idx: int, changes: dict[str, str | None], editor: str
+    session: Session, row: Transcription, idx: int, changes: dict[str, str | None], editor: Principal
 ) -> tuple[TranscriptSegment, dict[str, dict[str, str | None]]]:
-    """Apply ``{"text"|"speaker": new}`` to segment ``idx``, keeping every change in its history.
+    """Apply ``{"text"|"speaker": new}`` to segment ``idx``, keeping every change in its history (who: the
+    editor's subject, and its name for display).
 
     Returns the segment and what changed (``{field: {"old", "new"}}``)."""
     seg = segment_row_at(session, row.id, idx)
@@ -194,7 +196,16 @@ def edit_segment(
         new = unicodedata.normalize("NFC", value).strip()
         old = getattr(seg, field)
         if new != old:
-            session.add(SegmentEdit(segment_id=seg.id, field=field, old=old, new=new, editor=editor))
+            session.add(
+                SegmentEdit(
+                    segment_id=seg.id,
+                    field=field,
+                    old=old,
+                    new=new,
+                    editor=editor.name,
+                    editor_subject=editor.subject,
+                )
+            )
             setattr(seg, field, new)
             changed[field] = {"old": old, "new": new}
     if changed:

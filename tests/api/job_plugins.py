@@ -25,6 +25,10 @@ def count(ctx: JobContext) -> dict[str, Any]:
         with log.open("a") as f:
             f.write(f"{i} {ctx.attempt} {os.getpid()}\n")
         ctx.checkpoint({"done": i + 1}, fraction=(i + 1) / steps)
+    if ctx.payload.get("fail") == "internal":  # an error whose text must not reach clients
+        raise RuntimeError(
+            f"(sqlite3.OperationalError) SELECT * FROM jobs; on {os.uname().nodename}:{os.getpid()} {log}"
+        )
     if ctx.payload.get("fail"):
         raise ValueError("asked to fail")
     return {"steps": steps, "resumed_from": start}

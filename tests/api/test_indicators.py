@@ -291,7 +291,7 @@ def test_training_a_pipeline_backtests_the_stored_indicators_and_registers_it(
     r = api.post("/v1/models/forecasting/train", json={"params": {"combination": "mean"}}, headers=auth("analyst"))
     assert r.status_code == 202, r.text
     assert services.queue.run_next()
-    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
+    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("analyst")).json()
     assert job["status"] == "succeeded", job["error"]
     assert job["result"]["version"] == "2" and job["result"]["n_indicators"] == 1
     assert 0 < job["result"]["metrics"]["smape"] < 20
@@ -307,12 +307,12 @@ def test_training_a_pipeline_backtests_the_stored_indicators_and_registers_it(
     # an unknown option fails the job with a message that names it
     r = api.post("/v1/models/forecasting/train", json={"params": {"colour": "red"}}, headers=auth("analyst"))
     services.queue.run_next()
-    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
+    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("analyst")).json()
     assert job["status"] == "failed" and "colour" in job["error"]
     # so does a malformed per-frequency pool
     r = api.post("/v1/models/forecasting/train", json={"params": {"pools": {"W": ["ets"]}}}, headers=auth("analyst"))
     services.queue.run_next()
-    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("viewer")).json()
+    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("analyst")).json()
     assert job["status"] == "failed" and "pools" in job["error"]
 
 

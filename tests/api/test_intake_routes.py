@@ -250,11 +250,14 @@ def test_catalogue_workbook_round_trip_all_or_nothing(api: Any, auth: Any) -> No
     define(api, auth, "tong", "Tổng thu")
     define(api, auth, "a", "Thu A")
     api.patch("/v1/indicators/a", json={"department": "Phòng A"}, headers=auth("analyst"))
+    # a source that would run as a formula in a spreadsheet is written neutralised and read back as it was
+    api.patch("/v1/indicators/tong", json={"source": '=HYPERLINK("http://x","GSO")'}, headers=auth("analyst"))
     r = api.get("/v1/indicators/catalogue.xlsx", headers=auth("viewer"))
     assert r.status_code == 200 and r.content[:2] == b"PK"
     wb = openpyxl.load_workbook(io.BytesIO(r.content))
     rows = [list(row) for row in wb.active.iter_rows(values_only=True)]
     header = rows[0]
+    assert dict(zip(header, rows[2], strict=True))["source"] == '\'=HYPERLINK("http://x","GSO")'
     assert [dict(zip(header, row, strict=True))["department"] or "" for row in rows[1:]] == ["Phòng A", ""]
 
     def put(rows: list[list[Any]]) -> Any:
@@ -285,6 +288,7 @@ def test_catalogue_workbook_round_trip_all_or_nothing(api: Any, auth: Any) -> No
     cat = {i["code"]: i for i in api.get("/v1/indicators", headers=auth("viewer")).json()}
     assert cat["tong"]["components"] == ["a", "b"] and cat["tong"]["department"] == "Sở Tài chính"
     assert cat["b"]["nonnegative"] is True and cat["a"]["department"] == "Phòng A"
+    assert cat["tong"]["source"] == '=HYPERLINK("http://x","GSO")'
 
 
 def seasonal(n: int, level: float, seed: int) -> list[float]:

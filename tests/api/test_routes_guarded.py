@@ -15,7 +15,7 @@ ALL = {"viewer", "secretary", "analyst", "admin"}
 SECRETARY = {"secretary", "admin"}
 ANALYST = {"analyst", "admin"}
 ADMIN = {"admin"}
-PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/"}
+PUBLIC = {"/health", "/health/live", "/health/ready", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/"}
 
 EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/metrics"): ALL,

@@ -171,7 +171,7 @@ def test_training_with_center_labels_registers_a_version_that_promotion_serves(
     assert r.status_code == 202, r.text
     job_id = r.json()["id"]
     assert services.queue.run_next()
-    job = api.get(f"/v1/jobs/{job_id}", headers=auth("viewer")).json()
+    job = api.get(f"/v1/jobs/{job_id}", headers=auth("analyst")).json()
     assert job["status"] == "succeeded", job["error"]
     assert job["result"]["version"] == "2" and job["result"]["metrics"]["eval_macro_f1"] > 0.5
     assert job["result"]["center_labels"] == 1 and job["result"]["public_corpus_texts"] == 0
