@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -8,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from api.deps import Admin, SessionDep
+from api.schemas import UtcDatetime
 from api.storage.tables import AuditEntry
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     actor_key_id: int | None
     action: str

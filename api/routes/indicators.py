@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -21,7 +20,7 @@ from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.errors import BadRequest, InvalidInput, NotFound
-from api.schemas import body_schema
+from api.schemas import UtcDatetime, body_schema
 from api.services import Services
 from api.spreadsheet import safe_cell, safe_frame, unsafe_cell
 from api.storage.tables import Anomaly, Indicator, Observation
@@ -113,7 +112,7 @@ class IndicatorOut(BaseModel):
     n_observations: int
     first_period: str | None
     last_period: str | None
-    updated_at: datetime
+    updated_at: UtcDatetime
 
 
 class ObservationIn(BaseModel):
@@ -176,7 +175,7 @@ class ObservationOut(BaseModel):
     value: float
     revision: int | None = Field(None, description="with revisions=true only")
     current: bool | None = None
-    recorded_at: datetime | None = None
+    recorded_at: UtcDatetime | None = None
     recorded_by: str | None = None
 
 
@@ -203,7 +202,7 @@ class ModelRefOut(BaseModel):
 class ForecastOut(BaseModel):
     indicator: str
     model: ModelRefOut
-    generated_at: datetime
+    generated_at: UtcDatetime
     data_version: int
     last_period: str
     points: list[ForecastPointOut]
@@ -239,10 +238,10 @@ class AnomalyOut(BaseModel):
     lower_95: float
     upper_95: float
     model_version: str
-    detected_at: datetime
+    detected_at: UtcDatetime
     status: Literal["open", "acknowledged", "closed"]
     reviewed_by: str | None
-    reviewed_at: datetime | None
+    reviewed_at: UtcDatetime | None
     note: str | None
 
 

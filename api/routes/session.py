@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ from pydantic import BaseModel
 from api import audit, throttle
 from api.authn import ANONYMOUS, account_key, request_address, request_is_https, signed_in_from_cookie
 from api.deps import ServicesDep, Viewer
+from api.schemas import UtcDatetime
 from api.services import Services
 from api.users import PasswordHasher, authenticate_user
 from api.web_sessions import SignedIn, check_csrf, end_session, start_session
@@ -270,7 +270,7 @@ class MeOut(BaseModel):
     key_id: int | None
     username: str | None
     csrf_token: str | None
-    session_expires_at: datetime | None
+    session_expires_at: UtcDatetime | None
 
 
 @api_router.get("/me", response_model=MeOut)

@@ -17,7 +17,7 @@ from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
 from api.errors import InvalidInput, PayloadTooLarge
-from api.schemas import ModelRef, NoNulStr, body_schema
+from api.schemas import ModelRef, NoNulStr, UtcDatetime, body_schema
 from api.services import Services
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class PostIn(BaseModel):
     id: NoNulStr = Field(min_length=1, max_length=200)
     text: Any
     source: NoNulStr = Field(min_length=1, max_length=64, description="facebook, zalo, news, forum, ...")
-    created_at: datetime
+    created_at: UtcDatetime
     district: NoNulStr | None = Field(None, max_length=120)
     url: NoNulStr | None = Field(None, max_length=2000)
 
@@ -307,8 +307,8 @@ class EvidenceOut(BaseModel):
 
 
 class AlertOut(BaseModel):
-    bucket: datetime = Field(description="start of the bucket that spiked (with its UTC offset)")
-    end: datetime
+    bucket: UtcDatetime = Field(description="start of the bucket that spiked (with its UTC offset)")
+    end: UtcDatetime
     topic: str | None = Field(description="the topic that drove the spike (its negative count rose most)")
     topic_name: str | None = Field(description="that topic's Vietnamese name")
     group: str | None = Field(description="the group the alert is about (topic or district), None for overall")
@@ -322,7 +322,7 @@ class AlertOut(BaseModel):
 
 
 class BucketOut(BaseModel):
-    bucket: datetime
+    bucket: UtcDatetime
     group: str | None
     total: int
     counts: dict[str, int]

@@ -7,7 +7,6 @@ nobody locks the last admin out by a slip (the CLI can still do it).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
@@ -19,6 +18,7 @@ from api.authn import account_key
 from api.deps import Admin, ServicesDep, SessionDep
 from api.errors import Conflict, InvalidInput, NotFound
 from api.routes.session import password_hasher
+from api.schemas import UtcDatetime
 from api.users import (
     PasswordError,
     UserError,
@@ -44,9 +44,9 @@ class UserOut(BaseModel):
     name: str
     role: Role
     disabled: bool
-    created_at: datetime
-    updated_at: datetime
-    last_sign_in_at: datetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    last_sign_in_at: UtcDatetime | None
 
 
 class UserCreate(BaseModel):

@@ -205,3 +205,24 @@ def test_training_without_the_public_corpora_fails_loudly(api: Any, auth: Any, s
         for v in m["versions"]
         if m["name"] == "sentiment"
     ] == ["1"]
+
+
+def test_times_come_back_with_their_offset(api: Any, auth: Any) -> None:
+    """Issue 14.8: a post at 08:17+07:00 came back as 01:17 with no offset."""
+    from datetime import datetime
+
+    post = {"id": "tz1", "text": "Chợ Đà Lạt đông vui", "source": "facebook", "created_at": "2026-11-02T08:17:00+07:00"}
+    assert api.post("/v1/social/posts", json={"posts": [post]}, headers=auth("analyst")).status_code == 200
+    listed = api.get("/v1/social/posts", headers=auth("viewer")).json()
+    at = datetime.fromisoformat(next(p for p in listed if p["id"] == "tz1")["created_at"])
+    assert at.utcoffset() is not None and at == datetime.fromisoformat(post["created_at"])
+    r = api.post("/v1/social/labels", json={"id": "tz1", "label": "positive"}, headers=auth("analyst"))
+    assert r.status_code == 201, r.text
+    assert (
+        next(p for p in api.get("/v1/social/posts", headers=auth("viewer")).json() if p["id"] == "tz1")["label"]
+        == "positive"
+    )
+    # the analysts' label counts in the summaries too (issue 14.5)
+    summary = api.get("/v1/social/summary?start=2026-11-01&end=2026-11-03", headers=auth("viewer")).json()
+    day = next(b for b in summary["buckets"] if b["bucket"].startswith("2026-11-02"))
+    assert day["counts"].get("positive", 0) >= 1 and day["total"] == sum(day["counts"].values())
