@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from api.auth import SECRETARY
 from api.deps import SessionDep
 from api.errors import NotFound
 from api.stores import transcripts
-from api.web.layout import NAV, PageUser, render
+from api.web.layout import NAV, STATIC_DIR, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,6 +57,14 @@ def _forbidden(request: Request, user: PageUser, title: str) -> HTMLResponse:
             "message": "Vai trò của bạn không được dùng trang này; liên hệ quản trị viên nếu bạn cần quyền.",
         },
         status=403,
+    )
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The browsers' default request (the sign-in page and the docs have no icon link of their own)."""
+    return FileResponse(
+        STATIC_DIR / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
     )
 
 
