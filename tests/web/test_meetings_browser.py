@@ -11,9 +11,11 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -105,7 +107,13 @@ def test_secretary_uploads_follows_edits_and_downloads_minutes(server: str) -> N
                 "--autoplay-policy=no-user-gesture-required",
             ],
         )
-        context = browser.new_context(viewport={"width": WIDTH, "height": 844}, locale="vi-VN", accept_downloads=True)
+        # the browser's own zone is elsewhere: times must still read in Asia/Ho_Chi_Minh
+        context = browser.new_context(
+            viewport={"width": WIDTH, "height": 844},
+            locale="vi-VN",
+            timezone_id="America/New_York",
+            accept_downloads=True,
+        )
         page = context.new_page()
         errors: list[str] = []
         elsewhere: list[str] = []
@@ -152,6 +160,9 @@ def test_secretary_uploads_follows_edits_and_downloads_minutes(server: str) -> N
         docx_link = page.get_by_role("link", name="Tải DOCX")
         expect(docx_link).to_be_visible(timeout=300_000)
         assert page.evaluate("() => window.__notReloaded === true"), "the page reloaded to show the result"
+        created = datetime.fromisoformat(page.request.get(f"{base}/v1/transcriptions/{tid}").json()["created_at"])
+        shown = page.locator("main p.meta time").inner_text()
+        assert shown == f"{created.astimezone(ZoneInfo('Asia/Ho_Chi_Minh')):%H:%M %d/%m/%Y}", shown
         for name in ("Tải SRT", "Tải VTT", "Tải TXT"):
             expect(page.get_by_role("link", name=name)).to_be_visible()
         segments = page.locator("#segments > li")

@@ -1,6 +1,8 @@
 // vi-VN dates, numbers and durations, always in the province's time zone.
 const TZ = "Asia/Ho_Chi_Minh";
-const dateTime = new Intl.DateTimeFormat("vi-VN", { timeZone: TZ, dateStyle: "short", timeStyle: "short" });
+const dateTime = new Intl.DateTimeFormat("vi-VN", {
+  timeZone: TZ, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
+}); // "09:23 05/12/2026"
 const number = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 1 });
 const percent = new Intl.NumberFormat("vi-VN", { style: "percent", maximumFractionDigits: 0 });
 
