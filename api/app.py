@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Scope
 
+from api import web
 from api.authn import install_auth_handlers
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, InputGuard, RequestMetrics
@@ -60,7 +61,9 @@ def create_app(
             if pool:
                 pool.stop(hand_back=True)
 
-    app = FastAPI(title="Điều hành AI", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Điều hành AI", version="1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.services = svc
     install_error_handlers(app)
     install_auth_handlers(app)
@@ -81,6 +84,7 @@ def create_app(
         SecurityHeaders, is_https=lambda scope: _is_https(scope, settings), hsts_max_age_s=settings.auth.hsts_max_age_s
     )
 
+    web.install(app)  # pages first: "/" is the overview page
     for module in (health, jobs, models, audit, indicators, forecasts, transcriptions, social, dashboard):
         app.include_router(module.router)
     for router in (session_routes.router, session_routes.api_router, users_routes.router):

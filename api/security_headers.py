@@ -2,9 +2,9 @@
 
 The Content-Security-Policy allows no inline script or style and nothing from elsewhere. ``blob:`` images
 are allowed because the dashboard fetches PNG charts with its key and shows them as object URLs. The
-API docs (FastAPI's Swagger UI and ReDoc load their code from a CDN and start it with an inline script)
-get a relaxed policy on their own paths only, until the docs are served offline. HSTS is sent only over
-HTTPS (the request scheme, or X-Forwarded-Proto from a trusted proxy).
+API docs at ``/docs`` are served offline (Swagger UI from the service's own static files, started by an
+external script: :mod:`api.web.docs`) and need no exception. HSTS is sent only over HTTPS (the request
+scheme, or X-Forwarded-Proto from a trusted proxy).
 """
 
 from __future__ import annotations
@@ -17,22 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
 
-__all__ = ["CSP", "DOCS_CSP", "DOCS_PATHS", "SecurityHeaders"]
+__all__ = ["CSP", "SecurityHeaders"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
-#: Swagger UI and ReDoc as FastAPI serves them: scripts and styles from jsDelivr and one inline script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -61,7 +52,6 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         https = self.is_https(scope)
-        policy = DOCS_CSP if scope["path"] in DOCS_PATHS else CSP
         started = False
 
         async def with_headers(message: Message) -> None:
@@ -69,7 +59,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 started = True
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = policy
+                headers["Content-Security-Policy"] = CSP
                 for name, value in STATIC_HEADERS.items():
                     headers[name] = value
                 if https and self.hsts:

@@ -73,7 +73,7 @@ def test_dashboard_shows_indicators_forecast_and_models(server: tuple[str, str],
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/")  # redirects to /dashboard
+        page.goto(base + "/dashboard")  # "/" is now the signed-in overview (api/web)
         assert page.title() == "Điều hành AI — Bảng điều khiển"
         page.wait_for_selector("#health.ok", timeout=20_000)
 

@@ -1,0 +1,1 @@
+from tests.api.auth_support import sqlite_services  # noqa: F401
