@@ -68,7 +68,7 @@ def transcribe_job(ctx: JobContext) -> dict[str, Any]:
         resume = transcripts.resume_point(s, tid)
     if not row.audio_path or not Path(row.audio_path).is_file():
         raise FileNotFoundError(f"the uploaded audio of transcription {tid} is missing")
-    ctx.progress(0.0, "loading the speech model" if not resume.start_s else f"resuming at {resume.start_s:.0f} s")
+    ctx.progress(0.0, "đang nạp mô hình giọng nói" if not resume.start_s else f"tiếp tục từ {_clock(resume.start_s)}")
     transcriber, version = transcriber_for(services)
     audio = row.audio_path
     next_idx = resume.next_idx
@@ -85,7 +85,7 @@ def transcribe_job(ctx: JobContext) -> dict[str, Any]:
         next_idx += 1
     with services.db.session() as s:
         stored = transcripts.segments(s, tid)
-    ctx.progress(0.9, "identifying speakers")
+    ctx.progress(0.9, "đang nhận diện người nói")
     labelled, note = label_speakers(audio, stored, row.speakers, progress=lambda f: ctx.progress(0.9 + 0.09 * f))
     with services.db.transaction() as s:
         row = transcripts.get(s, tid)

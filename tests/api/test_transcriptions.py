@@ -207,8 +207,8 @@ def test_a_new_attempt_resumes_after_the_last_stored_segment(env: dict[str, Any]
         )
         s.flush()
         s.add(TranscriptSegment(transcription_id=tid, idx=0, start=0.0, end=6.5, text="ĐÃ LƯU TRƯỚC KHI MÁY CHẾT"))
-    jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner="lan", job_id=job_id)
-    body = _wait_done(env["client"], tid, env["keys"]["lan"])
+    jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner="system", job_id=job_id)
+    body = _wait_done(env["client"], tid, env["keys"]["root"])  # a row made here has no owner identity: admin
     assert body["status"] == "succeeded", body["error"]
     assert body["segments"][0]["text"] == "ĐÃ LƯU TRƯỚC KHI MÁY CHẾT"
     assert all(s["start"] >= 6.4 for s in body["segments"][1:])
@@ -223,7 +223,7 @@ def test_partial_export_before_any_segment_is_409(env: dict[str, Any]) -> None:
     tid = "0" * 31 + "2"
     with services.db.transaction() as s:
         s.add(Transcription(id=tid, owner="lan", title="empty", filename="x.ogg", audio_path=None, job_id=None))
-    r = env["client"].get(f"/v1/transcriptions/{tid}/export?format=txt", headers=env["keys"]["lan"])
+    r = env["client"].get(f"/v1/transcriptions/{tid}/export?format=txt", headers=env["keys"]["root"])
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
     assert env["client"].get("/v1/transcriptions/not-an-id", headers=env["keys"]["lan"]).status_code == 422
     assert env["client"].get(f"/v1/transcriptions/{'f' * 32}", headers=env["keys"]["lan"]).status_code == 404
