@@ -418,7 +418,7 @@ def seasonal_adjust_cmd(
         Path,
         typer.Argument(help="CSV or XLSX in long format: unique_id,ds,y (monthly)", exists=True, dir_okay=False),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write (a missing folder is created)")],
     tet: Annotated[bool, typer.Option("--tet/--no-tet", help="remove Tết as a moving holiday")] = True,
 ) -> None:
     """Seasonally adjust monthly series with X-13ARIMA-SEATS (Tết as a moving holiday), one row per month."""
@@ -454,7 +454,12 @@ def seasonal_adjust_cmd(
 @app.command()
 def sentiment(
     input: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX with a text column", exists=True, dir_okay=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write: the input plus label, scores, topics")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="CSV to write: the input plus label, scores, topics (a missing folder is created)"
+        ),
+    ],
     text_column: Annotated[str, typer.Option(help="column holding the texts")] = "text",
     batch: Annotated[int, typer.Option(help="texts scored at once", min=1)] = 2000,
 ) -> None:
@@ -518,7 +523,8 @@ def transcribe(
     audio: Annotated[Path, typer.Argument(help="recording: mp3, m4a, wav, ogg, mp4...", exists=True, dir_okay=False)],
     format: Annotated[str, typer.Option("--format", "-f", help="txt, srt, vtt, json or docx")] = "txt",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="file to write (default: stdout for text)")
+        Path | None,
+        typer.Option("--output", "-o", help="file to write (default: stdout for text; a missing folder is created)"),
     ] = None,
     vocabulary: Annotated[list[str] | None, typer.Option(help="name or term to favour, repeatable")] = None,
     speakers: Annotated[int | None, typer.Option(help="number of speakers, if known", min=1, max=20)] = None,
