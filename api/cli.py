@@ -244,7 +244,7 @@ def models_list() -> None:
     registry = _registry()
     table = Table("model", "version", "aliases", "created", "key metrics", "metrics on")
     for name in MODEL_NAMES:
-        versions = registry.versions(name)
+        versions = registry.versions(name, with_params=False)
         champion = next((v for v in versions if "champion" in v.aliases), None)
         for v in versions:
             metrics = ", ".join(f"{k}={val:.4g}" for k, val in v.key_metrics.items())

@@ -235,8 +235,9 @@ class ModelRegistry:
             raise KeyError(f"model {name!r} has no version {version!r}") from e
         return self._info(mv)
 
-    def versions(self, name: str) -> list[ModelVersionInfo]:
-        """Every version of ``name``, newest first, with its aliases.
+    def versions(self, name: str, *, with_params: bool = True) -> list[ModelVersionInfo]:
+        """Every version of ``name``, newest first, with its aliases (and its run's params unless
+        ``with_params`` is false: reading them opens the tracking store, one query per version).
 
         ``search_model_versions`` leaves ``aliases`` empty (MLflow fills them only in
         ``get_model_version``), so they are taken from the registered model's alias map.
@@ -253,14 +254,14 @@ class ModelRegistry:
         by_version: dict[str, list[str]] = {}
         for alias, v in alias_map.items():
             by_version.setdefault(str(v), []).append(alias)
-        infos = (self._info(mv, tuple(sorted(by_version.get(str(mv.version), ())))) for mv in mvs)
+        infos = (self._info(mv, tuple(sorted(by_version.get(str(mv.version), ()))), with_params) for mv in mvs)
         return sorted(infos, key=lambda v: int(v.version), reverse=True)
 
-    def _info(self, mv: Any, aliases: tuple[str, ...] | None = None) -> ModelVersionInfo:
+    def _info(self, mv: Any, aliases: tuple[str, ...] | None = None, with_params: bool = True) -> ModelVersionInfo:
         tags = dict(mv.tags or {})
         metrics = {k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")}
         params: dict[str, str] = {}
-        if mv.run_id:
+        if mv.run_id and with_params:
             try:
                 params = dict(self.client.get_run(mv.run_id).data.params)
             except Exception:  # the run was deleted from the tracking store; the version still serves
