@@ -17,14 +17,23 @@ from rich.table import Table
 from api.cli_users import users_app
 from api.settings import get_settings
 
-app = typer.Typer(help="Điều hành AI: forecasting, transcription and social listening.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
-models_app = typer.Typer(help="Registered models: list, promote.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+#: ``-h`` is help for every command (Click hands the root's help option names down to every subcommand).
+HELP = {"help_option_names": ["-h", "--help"]}
+
+app = typer.Typer(
+    help="Điều hành AI: forecasting, transcription and social listening.",
+    no_args_is_help=True,
+    context_settings=HELP,
+)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True, context_settings=HELP)
+models_app = typer.Typer(help="Registered models: list, promote.", no_args_is_help=True, context_settings=HELP)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True, context_settings=HELP)
+demo_app = typer.Typer(help="Demo indicators shipped with the package.", no_args_is_help=True, context_settings=HELP)
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(demo_app, name="demo")
 
 console = Console(stderr=True)
 
@@ -38,12 +47,42 @@ def _logging(level: str | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _services() -> Any:
+def _services(*, tasks: bool = True) -> Any:
+    """The service's stores. ``tasks=False`` for commands that run no job or first-start step: importing
+    every capability's task module (pandas, the libraries) took about a second of each such command."""
     from api.services import Services
-    from api.tasks import build_task_registry
+    from api.task_registry import TaskRegistry
 
     settings = get_settings()
+    if not tasks:
+        return Services.start(settings, TaskRegistry())
+    from api.tasks import build_task_registry
+
     return Services.start(settings, build_task_registry(settings.jobs.plugins))
+
+
+def _registry() -> Any:
+    """The model registry alone (no database, no migrations): for commands that only read models."""
+    from models import ModelRegistry
+
+    settings = get_settings()
+    return ModelRegistry(
+        settings.resolved_mlflow_tracking_uri,
+        settings.resolved_mlflow_artifact_root,
+        cache_dir=settings.models_dir / "registry-cache",
+    )
+
+
+def prepare_output(path: Path) -> Path:
+    """Create the missing folders of an ``--output`` path, saying so (a typo in a folder name shows at once)."""
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True)
+        console.print(f"[yellow]created folder {parent} for the output[/yellow]")
+    elif not parent.is_dir():
+        console.print(f"[red]error:[/red] cannot write {path}: {parent} exists and is not a folder")
+        raise typer.Exit(2)
+    return path
 
 
 def _table_console() -> Console:
@@ -98,6 +137,32 @@ def startup() -> None:
         console.print(line)
 
 
+@demo_app.command("load")
+def demo_load(
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--path",
+            help="folder with the demo files (layout of forecasting/data or shared/data/indicators); "
+            "default: the files shipped in the package",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Load the demo indicators (idempotent: missing ones are created, new values added, nothing twice)."""
+    from api.tasks.forecasting import load_demo_data
+    from forecasting import ForecastingError
+
+    _logging("WARNING")
+    try:
+        done = load_demo_data(_services(), path)
+    except ForecastingError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(done.summary())
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations to IOC_DATABASE_URL."""
@@ -116,7 +181,7 @@ def keys_create(
     """Create a key; it is printed once, alone on the last line."""
     from api.auth import create_key
 
-    services = _services()
+    services = _services(tasks=False)
     try:
         with services.db.transaction() as s:
             info, key = create_key(s, name=name, role=role, pepper=services.settings.secret_key.get_secret_value())
@@ -136,7 +201,7 @@ def keys_list() -> None:
     """List keys (never the secrets)."""
     from api.auth import list_keys
 
-    services = _services()
+    services = _services(tasks=False)
     with services.db.session() as s:
         rows = list_keys(s)
     table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
@@ -159,7 +224,7 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="key id or prefix")]) ->
     from api import audit
     from api.auth import SYSTEM, revoke_key
 
-    services = _services()
+    services = _services(tasks=False)
     with services.db.transaction() as s:
         info = revoke_key(s, key)
         if info is not None:
@@ -172,15 +237,31 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="key id or prefix")]) ->
 
 @models_app.command("list")
 def models_list() -> None:
-    """Registered models and versions; * marks the champion."""
+    """Registered models and versions; * marks the champion. For forecasting, the data its metrics are on."""
     from models import MODEL_NAMES
+    from models.comparison import metrics_data
 
-    services = _services()
-    table = Table("model", "version", "aliases", "created", "key metrics")
+    registry = _registry()
+    table = Table("model", "version", "aliases", "created", "key metrics", "metrics on")
     for name in MODEL_NAMES:
-        for v in services.registry.versions(name):
-            metrics = ", ".join(f"{k}={val:.4g}" for k, val in sorted(v.metrics.items())[:4])
-            table.add_row(name, v.version, ",".join(v.aliases), f"{v.created_at:%Y-%m-%d %H:%M}", metrics)
+        versions = registry.versions(name, with_params=False)
+        champion = next((v for v in versions if "champion" in v.aliases), None)
+        for v in versions:
+            metrics = ", ".join(f"{k}={val:.4g}" for k, val in v.key_metrics.items())
+            star = "*" if v is champion else ""
+            data = ""
+            if name == "forecasting":
+                d = metrics_data(v, champion)
+                same = {True: "same as champion", False: "NOT the champion's data", None: "no champion"}
+                data = f"{d['indicators']} indicators, {d['fingerprint'][:10] or '?'}, {same[d['same_as_champion']]}"
+            table.add_row(
+                name,
+                f"{v.version}{star}",
+                ",".join(v.aliases),
+                f"{v.created_at:%Y-%m-%d %H:%M}",
+                metrics,
+                data,
+            )
     _table_console().print(table)
 
 
@@ -190,7 +271,7 @@ def models_promote(name: str, version: str) -> None:
     from api import audit
     from api.auth import SYSTEM
 
-    services = _services()
+    services = _services(tasks=False)
     try:
         services.registry.version(name, version)
         services.champions.load_version(name, version)
@@ -230,7 +311,16 @@ def train(
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
-    job = jobs.enqueue(services, "train", {"model": name, "params": params}, owner="cli")
+    from models.trainer_options import TrainerOptionError, check_trainer_params
+
+    try:
+        check_trainer_params(name, params)
+    except TrainerOptionError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    job = jobs.enqueue(
+        services, "train", {"model": name, "params": params}, owner="system"
+    )  # SYSTEM.subject: jobs the CLI starts belong to the system
     final = run_job_with_progress(services, job.id, f"train {name}")
     if final.status != "succeeded":
         console.print(f"[red]training failed:[/red] {final.error}")
@@ -278,7 +368,7 @@ def forecast(
             readable=True,
         ),
     ],
-    horizon: Annotated[int, typer.Option("--horizon", "-h", help="periods ahead", min=1)],
+    horizon: Annotated[int, typer.Option("--horizon", "-H", help="periods ahead", min=1)],
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
     level: Annotated[list[float] | None, typer.Option("--level", help="interval level in percent, repeatable")] = None,
     freq: Annotated[str | None, typer.Option(help="M, Q or Y (default: inferred from ds; integer ds: index)")] = None,
@@ -338,8 +428,9 @@ def forecast(
             for problem in e.problems:
                 console.print(f"  {problem.text('en')}")
         raise typer.Exit(2) from e
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(output, index=False)
+    from api.spreadsheet import safe_frame
+
+    safe_frame(frame).to_csv(prepare_output(output), index=False)
     console.print(f"wrote {len(frame)} rows for {len(series)} series to {output}")
     by_id = {s.unique_id: s for s in series}
     for uid in plot or []:
@@ -360,7 +451,7 @@ def seasonal_adjust_cmd(
         Path,
         typer.Argument(help="CSV or XLSX in long format: unique_id,ds,y (monthly)", exists=True, dir_okay=False),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write (a missing folder is created)")],
     tet: Annotated[bool, typer.Option("--tet/--no-tet", help="remove Tết as a moving holiday")] = True,
 ) -> None:
     """Seasonally adjust monthly series with X-13ARIMA-SEATS (Tết as a moving holiday), one row per month."""
@@ -389,15 +480,21 @@ def seasonal_adjust_cmd(
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    output.parent.mkdir(parents=True, exist_ok=True)
-    pd.concat(frames).to_csv(output, index=False)
+    from api.spreadsheet import safe_frame
+
+    safe_frame(pd.concat(frames)).to_csv(prepare_output(output), index=False)
     console.print(f"wrote {sum(len(f) for f in frames)} rows for {len(frames)} series to {output}")
 
 
 @app.command()
 def sentiment(
     input: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX with a text column", exists=True, dir_okay=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write: the input plus label, scores, topics")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="CSV to write: the input plus label, scores, topics (a missing folder is created)"
+        ),
+    ],
     text_column: Annotated[str, typer.Option(help="column holding the texts")] = "text",
     batch: Annotated[int, typer.Option(help="texts scored at once", min=1)] = 2000,
 ) -> None:
@@ -446,8 +543,9 @@ def sentiment(
     for c, values in scores.items():
         frame[f"score_{c}"] = values
     frame["topics"] = [";".join(tag_topics(t)) if t else "" for t in texts]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(output, index=False)
+    from api.spreadsheet import safe_frame
+
+    safe_frame(frame).to_csv(prepare_output(output), index=False)
     console.print(f"wrote {len(frame)} rows to {output}")
     for line in bad[:20]:
         console.print(f"[yellow]skipped {line}[/yellow]")
@@ -462,7 +560,8 @@ def transcribe(
     audio: Annotated[Path, typer.Argument(help="recording: mp3, m4a, wav, ogg, mp4...", exists=True, dir_okay=False)],
     format: Annotated[str, typer.Option("--format", "-f", help="txt, srt, vtt, json or docx")] = "txt",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="file to write (default: stdout for text)")
+        Path | None,
+        typer.Option("--output", "-o", help="file to write (default: stdout for text; a missing folder is created)"),
     ] = None,
     vocabulary: Annotated[list[str] | None, typer.Option(help="name or term to favour, repeatable")] = None,
     speakers: Annotated[int | None, typer.Option(help="number of speakers, if known", min=1, max=20)] = None,
@@ -524,8 +623,7 @@ def transcribe(
     if output is None:
         sys.stdout.write(data.decode("utf-8"))
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(data)
+        prepare_output(output).write_bytes(data)
         console.print(f"wrote {output} ({len(segments)} segments)")
 
 

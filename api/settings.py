@@ -15,9 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "dev-insecure-pepper"}
 
-#: Repository root when running from a checkout; used only for defaults that point at ../shared/data.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 class JobSettings(BaseModel):
     workers: int = Field(2, ge=0, le=64, description="worker threads of the in-process consumer (ioc serve)")
@@ -34,6 +31,10 @@ class JobSettings(BaseModel):
 class ModelSettings(BaseModel):
     refresh_interval_s: float = Field(5.0, ge=0, description="how often servers check the champion alias")
     bootstrap: bool = Field(True, description="register the shipped default models at first start")
+    compare_max_indicators: int = Field(
+        60, ge=1, description="most stored indicators POST /v1/models/forecasting/compare backtests (413 above)"
+    )
+    compare_max_versions: int = Field(4, ge=2, description="most versions one comparison backtests")
 
 
 class SpeechSettings(BaseModel):
@@ -53,9 +54,11 @@ class SpeechSettings(BaseModel):
 class ForecastingSettings(BaseModel):
     max_horizon: int = Field(120, ge=1, description="largest forecast horizon accepted, periods")
     demo_data_dir: Path | None = Field(
-        None, description="../shared/data/indicators layout; loaded at first start when present"
+        None,
+        description="demo files to load at first start instead of those shipped in the package "
+        "(forecasting/data, or the layout of shared/data/indicators); unset: the shipped ones",
     )
-    load_demo: bool = Field(True, description="load the real demo indicators at first start")
+    load_demo: bool = Field(True, description="load the demo indicators into an empty catalogue at first start")
 
 
 class IntakeSettings(BaseModel):
@@ -172,10 +175,6 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.resolved_data_dir / "models"
-
-    @property
-    def resolved_demo_data_dir(self) -> Path:
-        return self.forecasting.demo_data_dir or REPO_ROOT.parent / "shared" / "data" / "indicators"
 
     @property
     def resolved_public_sentiment_dir(self) -> Path:

@@ -1,12 +1,13 @@
-"""Real demonstration indicators: national GSO headline series, international arrivals, Lâm Đồng budget.
+"""Real demonstration indicators: national GSO headline series, international arrivals, provincial budgets.
 
-Only the Lâm Đồng budget figures (CC0) are carried in the package (``forecasting/data/lam_dong_budget.csv``,
-with attribution in its header). The national series are read by path from a directory laid out like
-``shared/data/indicators``: ``vn_headline_monthly.csv`` (``series, month, value``) and
-``vn_international_arrivals/monthly_vietnam_tourists.csv``. The 21 COVID-period arrival months that the
-source marks "Hypothetical" (imputed by the repository author, not official) are left out of the observations
-and listed in :attr:`DemoData.excluded`; the arrivals indicator says to forecast from 2022-01 (the post-COVID
-regime). The IIP series miss 2017-05 in the source: that gap is kept (no value is invented).
+All of them ship in the package (``forecasting/data``, attributed in ``forecasting/data/SOURCE.md``):
+``vn_headline_monthly.csv`` (``series, month, value``), ``vn_intl_arrivals.csv`` (``month, value, status``)
+and ``province_budget.csv`` (Lâm Đồng and its neighbours, yearly 2006-2015, CC0). :func:`load_demo` also
+reads a directory laid out like ``shared/data/indicators`` (newer copies of the same sources). The 21
+COVID-period arrival months that the source marks "Hypothetical" (imputed by the repository author, not
+official) are left out of the observations and listed in :attr:`DemoData.excluded`; the arrivals indicator
+says to forecast from 2022-01 (the post-COVID regime). The IIP series miss 2017-05 in the source: that gap
+is kept (no value is invented).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class DemoData:
     indicators: tuple[IndicatorDef, ...]
     observations: dict[str, pd.DataFrame] = field(repr=False)
     excluded: pd.DataFrame = field(repr=False)
+    #: parts of the demo whose files were missing (one line each); empty for the shipped data.
+    skipped: tuple[str, ...] = ()
 
 
 def _nfc(s: str) -> str:
@@ -114,102 +117,153 @@ _HEADLINE = {
 }
 
 
-def _lam_dong() -> tuple[list[IndicatorDef], dict[str, pd.DataFrame]]:
-    with resources.files("forecasting").joinpath("data/lam_dong_budget.csv").open("r", encoding="utf-8") as f:
-        df = pd.read_csv(f, comment="#")
-    defs = [
-        IndicatorDef(
-            "lamdong_budget_revenue",
-            "Tổng thu ngân sách nhà nước trên địa bàn tỉnh Lâm Đồng",
-            "triệu đồng",
-            "Y",
-            MOF,
-            "flow",
-        ),
-        IndicatorDef(
-            "lamdong_budget_expenditure",
-            "Tổng chi ngân sách địa phương tỉnh Lâm Đồng",
-            "triệu đồng",
-            "Y",
-            MOF,
-            "flow",
-        ),
-    ]
-    obs = {
-        "lamdong_budget_revenue": pd.DataFrame(
-            {"period": df["year"].astype(str), "value": df["total_rev"].astype(float)}
-        ),
-        "lamdong_budget_expenditure": pd.DataFrame(
-            {"period": df["year"].astype(str), "value": df["total_exp"].astype(float)}
-        ),
-    }
+_PROVINCES = {
+    # source name: (code prefix, Vietnamese name)
+    "Lam Dong": ("lamdong", "Lâm Đồng"),
+    "Dak Nong": ("daknong", "Đắk Nông"),
+    "Binh Thuan": ("binhthuan", "Bình Thuận"),
+    "Khanh Hoa": ("khanhhoa", "Khánh Hòa"),
+    "Ninh Thuan": ("ninhthuan", "Ninh Thuận"),
+    "Dak Lak": ("daklak", "Đắk Lắk"),
+}
+
+#: The shipped files (``forecasting/data``) and, second, the layout of ``shared/data/indicators``.
+_HEADLINE_FILES = ("vn_headline_monthly.csv",)
+_ARRIVALS_FILES = ("vn_intl_arrivals.csv", "vn_international_arrivals/monthly_vietnam_tourists.csv")
+_BUDGET_FILES = ("province_budget.csv", "vn_province_budget_mof/Vietnam_National_Budget_Final.csv")
+
+
+def _budget(path: Path) -> tuple[list[IndicatorDef], dict[str, pd.DataFrame]]:
+    df = pd.read_csv(path)
+    df = df.rename(columns={"total.rev": "total_rev", "total.exp": "total_exp"})
+    defs: list[IndicatorDef] = []
+    obs: dict[str, pd.DataFrame] = {}
+    for prov, (prefix, name) in _PROVINCES.items():
+        g = df[df["prov"] == prov].sort_values("year")
+        if g.empty:
+            continue
+        for column, what, title in (
+            ("total_rev", "revenue", f"Tổng thu ngân sách nhà nước trên địa bàn tỉnh {name}"),
+            ("total_exp", "expenditure", f"Tổng chi ngân sách địa phương tỉnh {name}"),
+        ):
+            code = f"{prefix}_budget_{what}"
+            defs.append(IndicatorDef(code, title, "triệu đồng", "Y", MOF, "flow"))
+            obs[code] = pd.DataFrame(
+                {"period": g["year"].astype(str).to_numpy(), "value": g[column].astype(float).to_numpy()}
+            )
     return defs, obs
+
+
+def _headline(path: Path) -> tuple[list[IndicatorDef], dict[str, pd.DataFrame]]:
+    d = pd.read_csv(path, dtype={"month": str})
+    defs: list[IndicatorDef] = []
+    obs: dict[str, pd.DataFrame] = {}
+    for key, (code, name, unit, kind, note) in _HEADLINE.items():
+        g = d[d["series"] == key].sort_values("month")
+        if g.empty:
+            continue
+        defs.append(IndicatorDef(code, name, unit, "M", GSO, kind, None, note))
+        obs[code] = pd.DataFrame({"period": g["month"].to_numpy(), "value": g["value"].astype(float).to_numpy()})
+    return defs, obs
+
+
+def _arrivals(path: Path) -> tuple[IndicatorDef, pd.DataFrame, pd.DataFrame]:
+    a = pd.read_csv(path)
+    a.columns = [c.strip() for c in a.columns]
+    if "Date" in a.columns:  # the source's own layout
+        period = pd.to_datetime(a["Date"], format="%m/%d/%Y").dt.strftime("%Y-%m")
+        value, status = a["All"], a["Data Status"]
+    else:  # the shipped tidy copy: month, value (empty where not official), status
+        period, value, status = a["month"].astype(str), a["value"], a["status"]
+    hypo = (status.astype(str).str.strip().str.lower() == "hypothetical").to_numpy()
+    code = "vn_intl_arrivals"
+    definition = IndicatorDef(
+        code,
+        "Khách quốc tế đến Việt Nam",
+        "lượt khách",
+        "M",
+        VNAT,
+        "flow",
+        "2022-01",
+        "Không có số liệu chính thức 2020-04..2021-12 (COVID); dự báo từ 2022-01.",
+    )
+    obs = pd.DataFrame({"period": period[~hypo].to_numpy(), "value": value[~hypo].astype(float).to_numpy()})
+    excluded = pd.DataFrame(
+        {
+            "code": code,
+            "period": period[hypo].to_numpy(),
+            "value": value[hypo].astype(float).to_numpy(),
+            "reason": "marked 'Hypothetical' (imputed, not official) in the source",
+        }
+    )
+    return definition, obs, excluded
+
+
+def _first(root: Path, names: tuple[str, ...]) -> Path | None:
+    return next((root / n for n in names if (root / n).is_file()), None)
+
+
+def shipped_data_dir() -> Path:
+    """The directory of the demo files carried in the package (``forecasting/data``)."""
+    return Path(str(resources.files("forecasting").joinpath("data")))
 
 
 def load_demo(data_dir: str | Path | None = None) -> DemoData:
     """Load the demonstration indicators.
 
     Args:
-        data_dir: a directory laid out like ``shared/data/indicators``; None loads only the shipped Lâm Đồng
-            budget series. Missing files are skipped with a warning in the log.
+        data_dir: None for the files shipped in the package (national headline series, international
+            arrivals, budget of Lâm Đồng and five neighbouring provinces; see ``forecasting/data/SOURCE.md``),
+            or a directory with the same files or laid out like ``shared/data/indicators``. A part whose
+            file is missing there is skipped and named in :attr:`DemoData.skipped`.
 
     Returns:
-        :class:`DemoData` with definitions, observations (``period`` 'YYYY-MM' or 'YYYY', ``value`` float) and
-        the
-        excluded rows (``code, period, value, reason``).
+        :class:`DemoData` with definitions, observations (``period`` 'YYYY-MM' or 'YYYY', ``value`` float)
+        and the excluded rows (``code, period, value, reason``; ``value`` NaN where the shipped copy left
+        the imputed number out).
+
+    Raises:
+        ForecastingError: ``data_dir`` is not a directory, or holds none of the demo files.
     """
-    defs, obs = _lam_dong()
-    excluded = pd.DataFrame(columns=["code", "period", "value", "reason"])
-    if data_dir is None:
-        return DemoData(tuple(_nfc_def(d) for d in defs), obs, excluded)
-    root = Path(data_dir)
+    root = shipped_data_dir() if data_dir is None else Path(data_dir)
     if not root.is_dir():
-        raise ForecastingError(f"demo data directory not found. Got: {str(root)!r}")
-    head = root / "vn_headline_monthly.csv"
-    if head.is_file():
-        d = pd.read_csv(head, dtype={"month": str})
-        for key, (code, name, unit, kind, note) in _HEADLINE.items():
-            g = d[d["series"] == key].sort_values("month")
-            if g.empty:
-                continue
-            defs.append(IndicatorDef(code, name, unit, "M", GSO, kind, None, note))
-            obs[code] = pd.DataFrame({"period": g["month"].to_numpy(), "value": g["value"].astype(float).to_numpy()})
+        raise ForecastingError(
+            f"demo data directory not found. Got: {str(root)!r}; expected a directory with "
+            f"{_HEADLINE_FILES[0]}, {_ARRIVALS_FILES[0]} or {_BUDGET_FILES[0]}"
+        )
+    defs: list[IndicatorDef] = []
+    obs: dict[str, pd.DataFrame] = {}
+    excluded = pd.DataFrame(columns=["code", "period", "value", "reason"])
+    skipped: list[str] = []
+    head = _first(root, _HEADLINE_FILES)
+    if head is not None:
+        d, o = _headline(head)
+        defs += d
+        obs |= o
     else:
-        logger.warning("demo: %s not found; national headline series skipped", head)
-    arr = root / "vn_international_arrivals" / "monthly_vietnam_tourists.csv"
-    if arr.is_file():
-        a = pd.read_csv(arr)
-        a.columns = [c.strip() for c in a.columns]
-        dates = pd.to_datetime(a["Date"], format="%m/%d/%Y")
-        period = dates.dt.strftime("%Y-%m")
-        hypo = a["Data Status"].astype(str).str.strip().str.lower() == "hypothetical"
-        code = "vn_intl_arrivals"
-        defs.append(
-            IndicatorDef(
-                code,
-                "Khách quốc tế đến Việt Nam",
-                "lượt khách",
-                "M",
-                VNAT,
-                "flow",
-                "2022-01",
-                "Không có số liệu chính thức 2020-04..2021-12 (COVID); dự báo từ 2022-01.",
-            )
-        )
-        obs[code] = pd.DataFrame(
-            {"period": period[~hypo].to_numpy(), "value": a.loc[~hypo, "All"].astype(float).to_numpy()}
-        )
-        excluded = pd.DataFrame(
-            {
-                "code": code,
-                "period": period[hypo].to_numpy(),
-                "value": a.loc[hypo, "All"].astype(float).to_numpy(),
-                "reason": "marked 'Hypothetical' (imputed, not official) in the source",
-            }
-        )
+        skipped.append(f"national headline series: no {_HEADLINE_FILES[0]} in {root}")
+    arr = _first(root, _ARRIVALS_FILES)
+    if arr is not None:
+        definition, o_arr, excluded = _arrivals(arr)
+        defs.append(definition)
+        obs[definition.code] = o_arr
     else:
-        logger.warning("demo: %s not found; arrivals skipped", arr)
-    return DemoData(tuple(_nfc_def(d) for d in defs), obs, excluded)
+        skipped.append(f"international arrivals: none of {', '.join(_ARRIVALS_FILES)} in {root}")
+    budget = _first(root, _BUDGET_FILES)
+    if budget is not None:
+        d, o = _budget(budget)
+        defs += d
+        obs |= o
+    else:
+        skipped.append(f"provincial budgets: none of {', '.join(_BUDGET_FILES)} in {root}")
+    for line in skipped:
+        logger.warning("demo: %s; skipped", line)
+    if not defs:
+        raise ForecastingError(
+            f"no demo files in {str(root)!r}; expected {_HEADLINE_FILES[0]}, {_ARRIVALS_FILES[0]} or "
+            f"{_BUDGET_FILES[0]} (the layout of forecasting/data or shared/data/indicators)"
+        )
+    return DemoData(tuple(_nfc_def(d) for d in defs), obs, excluded, tuple(skipped))
 
 
 def _nfc_def(d: IndicatorDef) -> IndicatorDef:

@@ -24,8 +24,19 @@ CHAMPION = "champion"
 MODEL_NAMES = ("forecasting", "sentiment", "speech")
 FLAVORS_DIR = Path(__file__).resolve().parent / "flavors"
 
+#: The metrics that summarise a version (``ioc models list``, the dashboard), best known first.
+KEY_METRICS: dict[str, tuple[str, ...]] = {
+    "forecasting": ("mase", "smape", "coverage_80", "coverage_95"),
+    "sentiment": ("eval_macro_f1", "eval_accuracy", "eval_challenge_macro_f1"),
+    "speech": ("eval_wer", "eval_seconds"),
+}
+#: Version tag with the indicator codes a forecasting version's metrics were computed on (comma-separated).
+INDICATORS_TAG = "indicator_codes"
+
 # Never deserialize pickles from the registry: every flavor here loads plain files.
 os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+# No tqdm bars for artifact downloads: they filled the server log at start and at every model switch.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,30 @@ class ModelVersionInfo:
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key_metrics(self) -> dict[str, float]:
+        """The model's summary metrics (:data:`KEY_METRICS`) that this version has, in that order."""
+        return {k: self.metrics[k] for k in KEY_METRICS.get(self.name, ()) if k in self.metrics}
+
+    @property
+    def data_fingerprint(self) -> str:
+        """SHA-256 of the data the metrics were computed on ('' when not recorded)."""
+        return self.tags.get("data_fingerprint", "")
+
+    @property
+    def indicator_codes(self) -> tuple[str, ...] | None:
+        """The indicators a forecasting version's metrics are on, or None when the version did not record them."""
+        raw = self.tags.get(INDICATORS_TAG)
+        return None if raw is None else tuple(c for c in raw.split(",") if c)
+
+
+def forecasting_data_tags(codes: Iterable[str]) -> dict[str, str]:
+    """Version tags that record which indicators a forecasting version's backtest metrics are on.
+
+    Pass them as ``tags=`` to :meth:`ModelRegistry.log_version` together with ``data_fingerprint``.
+    """
+    return {INDICATORS_TAG: ",".join(sorted(codes))}
 
 
 def code_version() -> str:
@@ -80,19 +115,34 @@ class ModelRegistry:
     """Log, register, alias and load model versions in one MLflow store."""
 
     def __init__(self, tracking_uri: str, artifact_root: str, cache_dir: str | Path | None = None) -> None:
-        import mlflow
-        from mlflow import MlflowClient
-
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
         #: Local copies of registered versions (a version never changes, so one download per machine).
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        if tracking_uri.startswith("sqlite:///"):
-            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
-        self._mlflow = mlflow
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        # MLflow is imported and its store opened on first use (``client``): importing it takes about a
+        # second, which every CLI command paid even when it never touched a model.
+        self._client: Any = None
+
+    @property
+    def _mlflow(self) -> Any:
+        self.client  # noqa: B018 - opens the store and points mlflow's globals at it
+        import mlflow
+
+        return mlflow
+
+    @property
+    def client(self) -> Any:
+        """The ``MlflowClient`` of this store, created on first use."""
+        if self._client is None:
+            import mlflow
+            from mlflow import MlflowClient
+
+            if self.tracking_uri.startswith("sqlite:///"):
+                Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            mlflow.set_tracking_uri(self.tracking_uri)
+            mlflow.set_registry_uri(self.tracking_uri)
+            self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return self._client
 
     # -- experiments and runs ------------------------------------------------------------------
     def experiment_id(self, name: str) -> str:
@@ -154,6 +204,8 @@ class ModelRegistry:
             for k, v in clean_metrics.items():
                 self.client.set_model_version_tag(name, version, f"metric.{k}", repr(v))
             self.client.set_model_version_tag(name, version, "data_fingerprint", data_fingerprint)
+            if tags and INDICATORS_TAG in tags:  # read by the registry view (ModelVersionInfo.indicator_codes)
+                self.client.set_model_version_tag(name, version, INDICATORS_TAG, tags[INDICATORS_TAG])
             logger.info("registered %s version %s (run %s)", name, version, run.info.run_id)
             return version
 
@@ -183,15 +235,33 @@ class ModelRegistry:
             raise KeyError(f"model {name!r} has no version {version!r}") from e
         return self._info(mv)
 
-    def versions(self, name: str) -> list[ModelVersionInfo]:
-        mvs = self.client.search_model_versions(f"name='{name}'")
-        return sorted((self._info(mv) for mv in mvs), key=lambda v: int(v.version), reverse=True)
+    def versions(self, name: str, *, with_params: bool = True) -> list[ModelVersionInfo]:
+        """Every version of ``name``, newest first, with its aliases (and its run's params unless
+        ``with_params`` is false: reading them opens the tracking store, one query per version).
 
-    def _info(self, mv: Any) -> ModelVersionInfo:
+        ``search_model_versions`` leaves ``aliases`` empty (MLflow fills them only in
+        ``get_model_version``), so they are taken from the registered model's alias map.
+        """
+        from mlflow.exceptions import MlflowException
+
+        mvs = self.client.search_model_versions(f"name='{name}'")
+        if not mvs:
+            return []
+        try:
+            alias_map = dict(self.client.get_registered_model(name).aliases or {})
+        except MlflowException:
+            alias_map = {}
+        by_version: dict[str, list[str]] = {}
+        for alias, v in alias_map.items():
+            by_version.setdefault(str(v), []).append(alias)
+        infos = (self._info(mv, tuple(sorted(by_version.get(str(mv.version), ()))), with_params) for mv in mvs)
+        return sorted(infos, key=lambda v: int(v.version), reverse=True)
+
+    def _info(self, mv: Any, aliases: tuple[str, ...] | None = None, with_params: bool = True) -> ModelVersionInfo:
         tags = dict(mv.tags or {})
         metrics = {k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")}
         params: dict[str, str] = {}
-        if mv.run_id:
+        if mv.run_id and with_params:
             try:
                 params = dict(self.client.get_run(mv.run_id).data.params)
             except Exception:  # the run was deleted from the tracking store; the version still serves
@@ -199,7 +269,7 @@ class ModelRegistry:
         return ModelVersionInfo(
             name=mv.name,
             version=str(mv.version),
-            aliases=tuple(mv.aliases or ()),
+            aliases=tuple(mv.aliases or ()) if aliases is None else aliases,
             run_id=mv.run_id,
             created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC),
             description=mv.description or "",

@@ -13,6 +13,10 @@ from mlflow.pyfunc import PythonModel
 class ForecastingModel(PythonModel):
     """Input: long DataFrame ``unique_id, ds, y``; params ``horizon``, ``levels``, ``freq``."""
 
+    # No type-hint validation of predict(): its inputs are checked by the libraries, and without this MLflow
+    # warned "Add type hints to the `predict` method" every time a flavor file ran (each log and each load).
+    _skip_type_hint_validation = True
+
     def load_context(self, context: Any) -> None:
         from forecasting.config import PipelineConfig
 

@@ -11,6 +11,10 @@ from mlflow.pyfunc import PythonModel
 class SentimentModel(PythonModel):
     """Input: a DataFrame with a ``text`` column (or a list of str); output: label and class probabilities."""
 
+    # No type-hint validation of predict(): its inputs are checked by the libraries, and without this MLflow
+    # warned "Add type hints to the `predict` method" every time a flavor file ran (each log and each load).
+    _skip_type_hint_validation = True
+
     def load_context(self, context: Any) -> None:
         from social_listening import SentimentClassifier
 

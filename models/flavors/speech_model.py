@@ -16,6 +16,10 @@ REQUIRED = ("model.bin", "config.json")
 
 
 class SpeechModel(PythonModel):
+    # No type-hint validation of predict(): its inputs are checked by the libraries, and without this MLflow
+    # warned "Add type hints to the `predict` method" every time a flavor file ran (each log and each load).
+    _skip_type_hint_validation = True
+
     def load_context(self, context: Any) -> None:
         model_dir = Path(context.artifacts["model_dir"])
         missing = [f for f in REQUIRED if not (model_dir / f).is_file()]

@@ -175,3 +175,122 @@ def test_seasonal_adjust_csv(tmp_path: Path) -> None:
     garbage = write_long(tmp_path / "garbage.csv", [("a", "2020-13", "x")])
     r = ioc(tmp_path, "seasonal-adjust", str(garbage), "--output", str(tmp_path / "y.csv"))
     assert r.returncode == 2 and "line 2" in r.stderr and not (tmp_path / "y.csv").exists()
+
+
+def test_h_is_help_everywhere_and_the_horizon_is_capital_h(tmp_path: Path) -> None:
+    for args in (["-h"], ["forecast", "-h"], ["models", "list", "-h"], ["demo", "load", "-h"], ["users", "-h"]):
+        r = ioc(tmp_path, *args)
+        assert r.returncode == 0 and "Usage" in r.stdout, (args, r.stdout, r.stderr)
+    r = ioc(tmp_path, "forecast", "-h")
+    assert "--horizon" in r.stdout and "-H" in r.stdout
+
+
+@pytest.mark.slow
+def test_train_refuses_an_unknown_option_naming_the_known_ones_and_queues_nothing(tmp_path: Path) -> None:
+    r = ioc(tmp_path, "train", "forecasting", "-p", "foo=bar")
+    assert r.returncode == 2
+    err = " ".join(r.stderr.split())
+    assert "unknown forecasting training option 'foo'" in err and "combination" in err and "methods" in err
+    r = ioc(tmp_path, "train", "sentiment", "-p", "centre_weight=3")
+    assert r.returncode == 2 and "center_weight" in r.stderr and "use_public" in r.stderr
+    from api.services import Services
+    from api.storage.tables import Job
+    from api.task_registry import TaskRegistry
+
+    services = Services.start(make_settings(tmp_path / "var"), TaskRegistry())
+    with services.db.session() as s:
+        assert s.query(Job).count() == 0
+    services.close()
+
+
+@pytest.mark.slow
+def test_demo_load_is_explicit_idempotent_and_says_what_it_did(tmp_path: Path) -> None:
+    first = ioc(tmp_path, "demo", "load")
+    assert first.returncode == 0, first.stderr
+    out = " ".join(first.stderr.split())
+    assert "20 indicators created" in out and "the package" in out
+    again = ioc(tmp_path, "demo", "load")
+    assert again.returncode == 0 and "already loaded, nothing changed" in " ".join(again.stderr.split())
+    # a newer copy with one revised value and one new month: only those are stored
+    from forecasting.demo import shipped_data_dir
+
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    lines = (shipped_data_dir() / "vn_headline_monthly.csv").read_text("utf-8").splitlines()
+    last = [ln for ln in lines if ln.startswith("exports_total_musd,")][-1]
+    _, month, value = last.split(",")
+    y, m = int(month[:4]), int(month[5:])
+    nxt = f"{y + m // 12:04d}-{m % 12 + 1:02d}"
+    lines = [ln if ln != last else f"exports_total_musd,{month},{float(value) + 1}" for ln in lines]
+    lines.append(f"exports_total_musd,{nxt},{value}")
+    (newer / "vn_headline_monthly.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = ioc(tmp_path, "demo", "load", "--path", str(newer))
+    out = " ".join(r.stderr.split())
+    assert r.returncode == 0 and "0 indicators created, 1 observations added, 1 revised" in out, out
+    assert "skipped international arrivals" in out
+    bad = ioc(tmp_path, "demo", "load", "--path", str(tmp_path / "nope"))
+    assert bad.returncode == 2 and "does not exist" in " ".join(bad.stderr.replace("│", " ").split())
+
+
+@pytest.mark.slow
+def test_a_demo_path_set_on_an_existing_data_dir_is_not_silently_ignored(tmp_path: Path) -> None:
+    assert ioc(tmp_path, "demo", "load").returncode == 0
+    env = settings_env(make_settings(tmp_path / "var"))
+    env["IOC_FORECASTING__DEMO_DATA_DIR"] = str(tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "api.cli", "startup"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    out = " ".join(r.stderr.split())
+    assert r.returncode == 0 and "nothing to do" not in out
+    assert "ioc demo load --path" in out, out
+
+
+@pytest.mark.slow
+def test_models_list_stars_the_champion_and_shows_metrics_not_parameters(tmp_path: Path) -> None:
+    from models.registry import forecasting_data_tags
+    from tests.conftest import start_services
+
+    services = start_services(make_settings(tmp_path / "var"))
+    cfg = tmp_path / "config.json"
+    cfg.write_text("{}", encoding="utf-8")
+    metrics = {"mase": 0.9, "smape": 11.0, "coverage_80": 0.8, "coverage_95": 0.94, "n_indicators": 2.0}
+    metrics |= {"Y_mase": 0.7, "M_mase": 1.1, "n_series": 2.0}
+    v1 = services.registry.log_version(
+        "forecasting",
+        artifacts={"config": cfg},
+        params={"combination": "median"},
+        metrics=metrics,
+        data_fingerprint="a" * 64,
+        tags=forecasting_data_tags(["a", "b"]),
+    )
+    v2 = services.registry.log_version(
+        "forecasting",
+        artifacts={"config": cfg},
+        metrics=metrics | {"n_indicators": 4.0},
+        data_fingerprint="b" * 64,
+    )
+    services.registry.set_champion("forecasting", v1)
+    services.close()
+    r = ioc(tmp_path, "models", "list")
+    assert r.returncode == 0, r.stderr
+    rows = {ln.split("│")[2].strip(): ln for ln in r.stdout.splitlines() if ln.startswith("│ forecasting")}
+    assert set(rows) == {f"{v1}*", v2}, r.stdout
+    assert "champion" in rows[f"{v1}*"] and "champion" not in rows[v2].split("│")[3]
+    assert "mase=0.9, smape=11, coverage_80=0.8, coverage_95=0.94" in rows[v2]
+    assert "Y_mase" not in r.stdout and "n_series" not in r.stdout
+    assert "2 indicators" in rows[f"{v1}*"] and "same as champion" in rows[f"{v1}*"]
+    assert "4 indicators" in rows[v2] and "NOT the champion's data" in rows[v2]
+
+
+@pytest.mark.slow
+def test_output_into_a_missing_folder_is_created_and_said(tmp_path: Path) -> None:
+    src = tmp_path / "comments.csv"
+    src.write_text("text\nDịch vụ công trực tuyến nhanh gọn tốt quá\n", encoding="utf-8")
+    out = tmp_path / "new" / "folder" / "scored.csv"
+    r = ioc(tmp_path, "sentiment", str(src), "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and f"created folder {out.parent}" in " ".join(r.stderr.split())
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = ioc(tmp_path, "sentiment", str(src), "--output", str(blocker / "scored.csv"))
+    assert r.returncode == 2 and "is not a folder" in " ".join(r.stderr.split())

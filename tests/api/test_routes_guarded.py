@@ -23,6 +23,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/models"): ALL,
     ("POST", "/v1/models/{name}/promote"): ANALYST,
     ("POST", "/v1/models/{name}/train"): ANALYST,
+    ("POST", "/v1/models/forecasting/compare"): ANALYST,
     ("GET", "/v1/audit"): ADMIN,
     # forecasting
     ("GET", "/v1/indicators"): ALL,

@@ -74,15 +74,6 @@ def test_backtest_and_calibrate() -> None:
     assert cfg.calibration["M"] == PipelineConfig().calibration["M"]
 
 
-def test_demo_shipped_only() -> None:
-    d = load_demo(None)
-    codes = [i.code for i in d.indicators]
-    assert codes == ["lamdong_budget_revenue", "lamdong_budget_expenditure"]
-    rev = d.observations["lamdong_budget_revenue"]
-    assert rev["period"].tolist()[0] == "2006" and rev["value"].iloc[-1] == 4141000.0
-    assert "CC0" in d.indicators[0].source and d.indicators[0].name.startswith("Tổng thu")
-
-
 def test_demo_missing_dir(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ForecastingError):
         load_demo(tmp_path / "nope")
