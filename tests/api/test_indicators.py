@@ -304,11 +304,10 @@ def test_training_a_pipeline_backtests_the_stored_indicators_and_registers_it(
     )
     assert version["params"]["combination"] == "mean" and version["tags"]["data_fingerprint"]
     assert {"smape", "coverage_80", "coverage_95"} <= set(version["metrics"])
-    # an unknown option fails the job with a message that names it
+    # an unknown option is refused before anything is queued, with a message that names it
     r = api.post("/v1/models/forecasting/train", json={"params": {"colour": "red"}}, headers=auth("analyst"))
-    services.queue.run_next()
-    job = api.get(f"/v1/jobs/{r.json()['id']}", headers=auth("analyst")).json()
-    assert job["status"] == "failed" and "colour" in job["error"]
+    assert r.status_code == 422 and "colour" in r.json()["error"]["message"], r.text
+    assert not services.queue.run_next()
     # so does a malformed per-frequency pool
     r = api.post("/v1/models/forecasting/train", json={"params": {"pools": {"W": ["ets"]}}}, headers=auth("analyst"))
     services.queue.run_next()
