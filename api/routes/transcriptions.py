@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from api import audit, jobs
@@ -62,6 +64,46 @@ class SegmentOut(BaseModel):
     words: list[WordOut] = Field(default_factory=list)
 
 
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+Name = Annotated[NoNulStr, Field(min_length=1, max_length=200)]
+
+
+class MeetingDetails(BaseModel):
+    """What the minutes (biên bản) say about the meeting; every field optional. A time given without an offset
+    is read as Asia/Ho_Chi_Minh."""
+
+    model_config = ConfigDict(extra="forbid")
+    organisation: NoNulStr | None = Field(None, max_length=300, description="issuing body, e.g. 'UBND TỈNH LÂM ĐỒNG'")
+    number: NoNulStr | None = Field(None, max_length=60, description="the record's number, e.g. '12/BB-UBND'")
+    meeting_at: datetime | None = Field(None, description="when the meeting began")
+    ended_at: datetime | None = Field(None, description="when it ended (default: start + recording length)")
+    venue: NoNulStr | None = Field(None, max_length=300)
+    chair: NoNulStr | None = Field(None, max_length=200, description="who chaired (chủ trì)")
+    secretary: NoNulStr | None = Field(None, max_length=200, description="who took the minutes (thư ký)")
+    attendees: list[Name] | None = Field(None, max_length=300)
+    absent: list[Name] | None = Field(None, max_length=300)
+    agenda: NoNulStr | None = Field(None, max_length=5000, description="one item per line")
+    conclusions: NoNulStr | None = Field(None, max_length=20000, description="kết luận, one item per line")
+
+    @field_validator("meeting_at", "ended_at")
+    @classmethod
+    def _local_time(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=LOCAL_TZ) if value is not None and value.tzinfo is None else value
+
+    def stored(self, only_set: bool = True) -> dict[str, Any]:
+        """The JSON the transcripts store keeps (times as ISO strings with their offset)."""
+        data = self.model_dump(exclude_unset=only_set)
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
+
+
+class TranscriptionPatch(BaseModel):
+    """A change of the title or of the meeting's details (only the fields sent change; null clears one)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: NoNulStr | None = Field(None, min_length=1, max_length=300)
+    meeting: MeetingDetails | None = None
+
+
 class TranscriptionOut(BaseModel):
     id: str
     title: str
@@ -74,6 +116,7 @@ class TranscriptionOut(BaseModel):
     speakers: list[str]
     model_version: str
     created_at: UtcDatetime
+    meeting: MeetingDetails = Field(description="the details the minutes are filled from")
     segments: list[SegmentOut]
     text: str
     error: str | None
@@ -131,6 +174,7 @@ def _out(session: Session, row: Transcription) -> TranscriptionOut:
         speakers=speakers,
         model_version=row.model_version,
         created_at=row.created_at,
+        meeting=MeetingDetails.model_validate(row.meeting or {}),
         segments=[_segment_out(s) for s in segs],
         text=text,
     )
@@ -145,12 +189,34 @@ async def upload(
     language: Annotated[str, Form(description="ISO 639-1 code")] = "vi",
     vocabulary: Annotated[str, Form(max_length=5000, description="names and terms, comma separated")] = "",
     speakers: Annotated[int | None, Form(ge=1, le=20, description="number of speakers, if known")] = None,
+    meeting_at: Annotated[
+        str, Form(max_length=40, description="when the meeting began, e.g. 2026-12-05T08:00 (Vietnam time)")
+    ] = "",
+    venue: Annotated[str, Form(max_length=300)] = "",
+    chair: Annotated[str, Form(max_length=200, description="who chaired (chủ trì)")] = "",
+    attendees: Annotated[str, Form(max_length=20000, description="one name per line")] = "",
+    organisation: Annotated[str, Form(max_length=300, description="issuing body of the minutes")] = "",
 ) -> Accepted:
-    """Upload a recording; it is checked (probed) now and transcribed in the background."""
+    """Upload a recording with what the minutes need (title, meeting time, venue, chair, attendees); it is
+    checked (probed) now and transcribed in the background."""
     if language not in LANGUAGES:
         raise InvalidInput(f"language must be one of {sorted(LANGUAGES)}; got {language!r}", code="validation_error")
     for field, value in (("title", title), ("vocabulary", vocabulary), ("file name", file.filename or "")):
         refuse_nul(value, field)
+    try:
+        meeting = MeetingDetails.model_validate(
+            {
+                "meeting_at": meeting_at.strip() or None,
+                "venue": venue.strip() or None,
+                "chair": chair.strip() or None,
+                "organisation": organisation.strip() or None,
+                "attendees": [a.strip() for a in re.split(r"[\n;]", attendees) if a.strip()] or None,
+            }
+        ).stored(only_set=False)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{where}: {first['msg']}", code="validation_error", detail={"field": where}) from e
     tid = uuid.uuid4().hex
     suffix = re.sub(r"[^A-Za-z0-9.]", "", FsPath(file.filename or "").suffix)[:10]
     dest = services.settings.uploads_dir / f"{tid}{suffix}"
@@ -170,6 +236,7 @@ async def upload(
             vocabulary,
             speakers,
             info.duration_s,
+            meeting,
         )
     except BaseException:
         dest.unlink(missing_ok=True)  # a refused upload leaves nothing behind
@@ -199,6 +266,7 @@ def _create(
     vocabulary: str,
     speakers: int | None,
     duration_s: float,
+    meeting: dict[str, Any],
 ) -> Job:
     job_id = jobs.new_job_id()
     with services.db.transaction() as s:
@@ -214,6 +282,7 @@ def _create(
             speakers=speakers,
             job_id=job_id,
             duration_s=duration_s,
+            meeting={k: v for k, v in meeting.items() if v is not None},
         )
         audit.record(
             s, who, "transcription.create", "transcription", tid, {"filename": filename, "duration_s": duration_s}
@@ -292,18 +361,36 @@ def export_transcription(
 ) -> Response:
     """The transcript as TXT, SRT, VTT, JSON or DOCX minutes (title, date, duration, speakers)."""
     from speech.exports import MEDIA_TYPES, content_disposition, export
-    from speech.minutes import MeetingInfo
 
     row = transcripts.visible(session, who, transcription_id)
     transcript = transcripts.transcript(session, row)
     if not transcript.segments:
         raise Conflict("nothing has been transcribed yet; try again when the job has progressed")
-    meeting = MeetingInfo(title=row.title or None)
     return Response(
-        export(transcript, format, meeting),
+        export(transcript, format, transcripts.meeting_info(row)),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": content_disposition(f"{row.title or row.id}.{format}")},
     )
+
+
+@router.patch("/{transcription_id}", response_model=TranscriptionOut)
+def patch_transcription(
+    transcription_id: TranscriptionId, body: TranscriptionPatch, services: ServicesDep, who: Secretary
+) -> TranscriptionOut:
+    """Change the title or the meeting's details the minutes are filled from (time, venue, chair, attendees,
+    conclusions...); audited."""
+    with services.db.transaction() as s:
+        row = transcripts.visible(s, who, transcription_id)
+        changes: dict[str, Any] = {}
+        if body.title is not None:
+            row.title = body.title.strip()
+            changes["title"] = row.title
+        if body.meeting is not None:
+            changes["meeting"] = transcripts.set_meeting(row, body.meeting.stored())
+        if changes:
+            audit.record(s, who, "transcription.edit_details", "transcription", row.id, changes)
+        s.flush()
+        return _out(s, row)
 
 
 @router.patch("/{transcription_id}/segments/{idx}", response_model=SegmentOut)

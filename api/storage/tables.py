@@ -170,6 +170,9 @@ class Transcription(Base):
     model_version: Mapped[str] = mapped_column(String(32), default="")
     text: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")  # lowercased, with and without diacritics
+    #: what the secretary entered for the minutes (api.stores.transcripts.MEETING_FIELDS): meeting time, venue,
+    #: chair, attendees, conclusions...
+    meeting: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -22,6 +22,7 @@ from api.text_search import query_key, search_key
 
 if TYPE_CHECKING:
     from speech import Segment, Transcript
+    from speech.minutes import MeetingInfo
 
 
 def segment_row(transcription_id: str, idx: int, seg: Segment) -> TranscriptSegment:
@@ -70,8 +71,10 @@ def create(
     speakers: int | None,
     job_id: str,
     duration_s: float,
+    meeting: dict[str, Any] | None = None,
 ) -> Transcription:
-    """A new transcription of an upload, owned by ``owner``; its segments come from the job ``job_id``."""
+    """A new transcription of an upload, owned by ``owner``; its segments come from the job ``job_id``;
+    ``meeting`` holds the details entered for the minutes (see :data:`MEETING_FIELDS`)."""
     row = Transcription(
         id=transcription_id,
         owner=owner.name,
@@ -86,8 +89,70 @@ def create(
         job_id=job_id,
         duration_s=duration_s,
     )
+    if meeting:
+        set_meeting(row, meeting)
     session.add(row)
     return row
+
+
+#: The meeting details a secretary may enter, as stored in ``Transcription.meeting`` (times as ISO strings with
+#: their offset, lists of names as lists).
+MEETING_FIELDS = (
+    "organisation",
+    "number",
+    "meeting_at",
+    "ended_at",
+    "venue",
+    "chair",
+    "secretary",
+    "attendees",
+    "absent",
+    "agenda",
+    "conclusions",
+)
+
+
+def set_meeting(row: Transcription, details: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``details`` (a subset of :data:`MEETING_FIELDS`; ``None`` clears a field) into the row's meeting
+    details; returns them."""
+    meeting = dict(row.meeting or {})
+    for key, value in details.items():
+        if key not in MEETING_FIELDS:
+            raise ValueError(f"unknown meeting detail {key!r}; expected some of {MEETING_FIELDS}")
+        if value is None or value == "" or value == []:
+            meeting.pop(key, None)
+        else:
+            meeting[key] = value
+    row.meeting = meeting or None
+    return meeting
+
+
+def meeting_info(row: Transcription, place_name: str | None = None) -> MeetingInfo:
+    """The minutes' header of a stored transcription (:class:`speech.minutes.MeetingInfo`)."""
+    from datetime import datetime
+
+    from speech.minutes import MeetingInfo
+
+    m = dict(row.meeting or {})
+
+    def when(key: str) -> datetime | None:
+        return datetime.fromisoformat(m[key]) if m.get(key) else None
+
+    return MeetingInfo(
+        title=row.title or None,
+        organisation=m.get("organisation"),
+        number=m.get("number"),
+        place_name=place_name,
+        start=when("meeting_at"),
+        end=when("ended_at"),
+        venue=m.get("venue"),
+        chair=m.get("chair"),
+        secretary=m.get("secretary") or row.owner or None,
+        attendees=tuple(m.get("attendees") or ()),
+        absent=tuple(m.get("absent") or ()),
+        agenda=m.get("agenda"),
+        conclusions=m.get("conclusions"),
+    )
 
 
 def get(session: Session, transcription_id: str) -> Transcription | None:

@@ -49,6 +49,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/transcriptions"): SECRETARY,
     ("GET", "/v1/transcriptions/{transcription_id}"): SECRETARY,
     ("DELETE", "/v1/transcriptions/{transcription_id}"): SECRETARY,
+    ("PATCH", "/v1/transcriptions/{transcription_id}"): SECRETARY,
     ("GET", "/v1/transcriptions/{transcription_id}/export"): SECRETARY,
     ("PATCH", "/v1/transcriptions/{transcription_id}/segments/{idx}"): SECRETARY,
     ("GET", "/v1/transcriptions/{transcription_id}/segments/{idx}/history"): SECRETARY,

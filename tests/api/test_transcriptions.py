@@ -256,3 +256,52 @@ def test_service_segments_keep_their_words_so_speakers_can_change_inside_a_segme
         stored = transcripts.segments(s, tid)
     assert [len(x.words) for x in stored] == [len(x["words"]) for x in body["segments"]]
     assert [x.words[0].text for x in stored] == [x["words"][0]["text"] for x in body["segments"]]
+
+
+@pytest.mark.slow
+def test_minutes_are_filled_from_what_the_secretary_entered(env: dict[str, Any]) -> None:
+    """Issue 14.12: the DOCX had no meeting date, venue, chair, attendees, conclusions or signatures, and was
+    dated with the upload time in UTC."""
+    import docx
+
+    client, keys = env["client"], env["keys"]
+    r = client.post(
+        "/v1/transcriptions",
+        headers=keys["lan"],
+        files={"file": ("hop.ogg", CLIP.read_bytes(), "audio/ogg")},
+        data={
+            "title": "Họp giao ban tháng 12",
+            "meeting_at": "2026-12-05T23:30",  # Vietnam time: the next day already in UTC is not the date
+            "venue": "Phòng họp số 2, Trung tâm Điều hành",
+            "chair": "Nguyễn Văn An",
+            "attendees": "Trần Thị Bình\nLê Văn Cường",
+            "organisation": "UBND tỉnh Lâm Đồng",
+        },
+    )
+    assert r.status_code == 202, r.text
+    tid = r.json()["id"]
+    body = _wait_done(client, tid, keys["lan"])
+    assert body["meeting"]["venue"] == "Phòng họp số 2, Trung tâm Điều hành"
+    assert body["meeting"]["meeting_at"].startswith("2026-12-05T23:30:00+07:00")
+    assert body["meeting"]["attendees"] == ["Trần Thị Bình", "Lê Văn Cường"]
+    r = client.patch(
+        f"/v1/transcriptions/{tid}",
+        headers=keys["lan"],
+        json={"meeting": {"conclusions": "Giao Sở Tài chính báo cáo trước ngày 15/12.", "venue": None}},
+    )
+    assert r.status_code == 200, r.text
+    assert "venue" not in {k for k, v in r.json()["meeting"].items() if v}
+    assert client.patch(f"/v1/transcriptions/{tid}", headers=keys["minh"], json={"title": "x"}).status_code == 404
+    bad = client.patch(f"/v1/transcriptions/{tid}", headers=keys["lan"], json={"meeting": {"colour": "red"}})
+    assert bad.status_code == 422
+
+    r = client.get(f"/v1/transcriptions/{tid}/export?format=docx", headers=keys["lan"])
+    assert r.status_code == 200
+    doc = docx.Document(BytesIO(r.content))
+    text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
+        c.text for t in doc.tables for row in t.rows for c in row.cells
+    )
+    for expected in ("BIÊN BẢN", "Nguyễn Văn An", "Trần Thị Bình", "Giao Sở Tài chính", "ngày 05 tháng 12 năm 2026"):
+        assert expected in text, expected
+    section = doc.sections[0]
+    assert round(section.page_width.mm) == 210 and round(section.page_height.mm) == 297  # A4
