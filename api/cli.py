@@ -268,20 +268,17 @@ def models_list() -> None:
 @models_app.command("promote")
 def models_promote(name: str, version: str) -> None:
     """Give VERSION of NAME the `champion` alias (after checking that it loads)."""
-    from api import audit
     from api.auth import SYSTEM
+    from api.errors import ServiceError
+    from api.model_lifecycle import promote_version
 
     services = _services(tasks=False)
     try:
-        services.registry.version(name, version)
-        services.champions.load_version(name, version)
-    except Exception as e:
-        console.print(f"[red]error:[/red] {name} version {version} cannot be promoted: {e}")
+        previous = promote_version(services, SYSTEM, name, version)
+    except ServiceError as e:
+        console.print(f"[red]error:[/red] {name} version {version} cannot be promoted: {e.message}")
         raise typer.Exit(2) from e
-    services.registry.set_champion(name, version)
-    with services.db.transaction() as s:
-        audit.record(s, SYSTEM, "model.promote", "model", f"{name}/{version}", None)
-    console.print(f"{name} version {version} is now the champion")
+    console.print(f"{name} version {version} is now the champion" + (f" (was {previous})" if previous else ""))
 
 
 @app.command()

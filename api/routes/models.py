@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api import audit, jobs
 from api.deps import Analyst, ServicesDep, Viewer
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
+from api.model_lifecycle import promote_version
 from api.schemas import JobAccepted
 from api.storage.tables import Indicator
 from api.stores.indicators import load_series
@@ -128,24 +129,7 @@ def list_models(services: ServicesDep, _: Viewer) -> list[ModelOut]:
 @router.post("/{name}/promote", response_model=ModelOut)
 def promote(name: str, body: PromoteIn, services: ServicesDep, who: Analyst) -> ModelOut:
     """Make a version the `champion` after loading it once; a version that fails to load is refused."""
-    _check_name(name)
-    try:
-        services.registry.version(name, body.version)
-    except KeyError as e:
-        raise NotFound(str(e.args[0])) from e
-    try:
-        served = services.champions.load_version(name, body.version)
-    except Exception as e:
-        raise InvalidInput(
-            f"version {body.version} of {name!r} failed to load; the champion is unchanged",
-            code="model_load_failed",
-            detail=f"{type(e).__name__}: {e}",
-        ) from e
-    previous = services.registry.champion_version(name)
-    services.registry.set_champion(name, body.version)
-    services.champions.install(served)
-    with services.db.transaction() as s:
-        audit.record(s, who, "model.promote", "model", f"{name}/{body.version}", {"previous": previous})
+    promote_version(services, who, name, body.version)
     return next(m for m in list_models(services, who) if m.name == name)
 
 
