@@ -464,6 +464,23 @@ def test_every_openapi_ref_resolves(client: Any) -> None:
     assert broken == []
 
 
+def test_every_json_answer_is_described_by_a_model(client: Any) -> None:
+    """Issue 16: every route's 2xx JSON body has a schema (a model), not an untyped object, so the document
+    says what dashboards receive."""
+    doc = client.get("/openapi.json").json()
+    untyped = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status, answer in op.get("responses", {}).items():
+                schema = answer.get("content", {}).get("application/json", {}).get("schema")
+                if not status.startswith("2") or schema is None:
+                    continue
+                text = str(schema)
+                if "$ref" not in text:
+                    untyped.append(f"{method.upper()} {path} {status}: {text[:60]}")
+    assert untyped == []
+
+
 def test_response_times_carry_their_offset(services: Any, client: Any, tmp_path: Path) -> None:
     job = jobs.enqueue(services, "count", {"steps": 1, "step_s": 0, "log": str(tmp_path / "l")}, owner=None)
     services.queue.run_next()
