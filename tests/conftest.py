@@ -2,6 +2,11 @@
 
 PostgreSQL and Redis are real servers (IOC_TEST_POSTGRES_URL, IOC_TEST_REDIS_URL; defaults are the
 machine's 127.0.0.1 services). When one is unreachable the tests that need it FAIL: they are never skipped.
+
+The suite runs in parallel (pytest-xdist, ``-n auto --dist loadfile`` in pyproject.toml; ``-n 0`` runs it in
+one process): every resource a test touches is its own or its worker's (temporary dirs, PostgreSQL databases
+with unique names, free ports, a Redis database per worker), and files that hold slow tests are handed out
+first so that no worker is left with a long test at the end.
 """
 
 from __future__ import annotations
@@ -19,8 +24,54 @@ from api.settings import Settings, get_settings
 
 POSTGRES_URL = os.environ.get("IOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("IOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+#: How many databases a Redis server has unless configured otherwise (``databases 16``).
+REDIS_DATABASES = 16
 
 os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+
+
+def worker_redis_url(url: str, worker: str | None) -> str:
+    """The Redis URL of one pytest-xdist worker (``worker`` is ``"gw0"``, ``"gw1"``..., ``None`` outside
+    xdist): the base URL's database number minus the worker's index, modulo 16, so that the flush of one
+    worker's ``redis_url`` fixture never empties the queue of a test running on another worker.
+
+    >>> worker_redis_url("redis://127.0.0.1:6379/15", "gw1")
+    'redis://127.0.0.1:6379/14'
+    """
+    from urllib.parse import urlsplit
+
+    if not worker:
+        return url
+    index = int(worker.removeprefix("gw"))
+    if index >= REDIS_DATABASES:
+        raise ValueError(
+            f"expected at most {REDIS_DATABASES} xdist workers (one Redis database each); got worker {worker!r}. "
+            "Run with fewer workers (-n)."
+        )
+    parts = urlsplit(url)
+    number = parts.path.strip("/")
+    if not number.isdigit():
+        raise ValueError(
+            f"expected IOC_TEST_REDIS_URL to name a database (redis://HOST:PORT/DB); got {url!r}. Add the /DB."
+        )
+    return parts._replace(path=f"/{(int(number) - index) % REDIS_DATABASES}").geturl()
+
+
+def _slow_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items regrouped so that every file holding a test marked ``slow`` comes before the others; the order
+    inside a file, and among files of each kind, stays as collected. With ``--dist loadfile`` and
+    ``--no-loadscope-reorder`` the workers take files in this order, so the long ones start early and the short
+    ones fill the end."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    ordered = sorted(files.values(), key=lambda group: not any(i.get_closest_marker("slow") for i in group))
+    return [item for group in ordered for item in group]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items[:] = _slow_files_first(items)
 
 
 def _admin_url(url: str, database: str) -> str:
@@ -107,17 +158,19 @@ def _postgres_database(template: str | None) -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """Redis for one test, with the queue's keys flushed before and after."""
+    """Redis for one test (this xdist worker's own database), with its keys flushed before and after."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    url = worker_redis_url(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+    client = redis.Redis.from_url(url)
     try:
         client.ping()
     except Exception as e:
-        pytest.fail(f"Redis at {REDIS_URL} is required for this test and unreachable: {e}")
+        pytest.fail(f"Redis at {url} is required for this test and unreachable: {e}")
     client.flushdb()
-    yield REDIS_URL
+    yield url
     client.flushdb()
+    client.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

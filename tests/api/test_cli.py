@@ -1,11 +1,21 @@
-"""The `ioc` command line, run as a user would (subprocesses on a temporary data dir)."""
+"""The `ioc` command line as a user runs it: on a temporary data dir, with the settings in IOC_* variables.
+
+Most tests run the command in this process (typer's CliRunner, the environment set for the call): the
+commands are the same, without the seconds each new interpreter spent importing pandas, MLflow and the
+models. `ioc_subprocess` runs the real entry point (`python -m api.cli`) where the process is the point:
+help on every command, and `ioc startup` in a fresh interpreter.
+"""
 
 from __future__ import annotations
 
 import csv
+import logging
+import os
 import re
 import subprocess
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,8 +25,46 @@ from tests.conftest import make_settings, settings_env
 ROOT = Path(__file__).parents[2]
 
 
-def ioc(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = settings_env(make_settings(tmp_path / "var"))
+@dataclass(frozen=True)
+class Ran:
+    """What a run of ``ioc`` left: its exit status and its two output streams (str)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def ioc(tmp_path: Path, *args: str) -> Ran:
+    """``ioc ARGS`` in this process, with the environment ``ioc_subprocess`` would give the new process.
+
+    An exception the command did not turn into an exit status is exit status 1 with its traceback on stderr,
+    as the interpreter would print it. Logger levels the command sets (``_logging``) are put back afterwards,
+    so that later tests in this worker see the logging they would see alone."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.settings import get_settings
+
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("IOC_")}
+    env.update(settings_env(make_settings(tmp_path / "var")))
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    levels = [(lg, lg.level) for lg in loggers]
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="ioc")
+    finally:
+        get_settings.cache_clear()
+        for lg, level in levels:
+            lg.setLevel(level)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return Ran(result.exit_code, result.stdout, stderr)
+
+
+def ioc_subprocess(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m api.cli ARGS`` in a new process, as a user starts it."""
+    env = settings_env(make_settings(tmp_path / "var")) | extra_env
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
     )
@@ -179,9 +227,9 @@ def test_seasonal_adjust_csv(tmp_path: Path) -> None:
 
 def test_h_is_help_everywhere_and_the_horizon_is_capital_h(tmp_path: Path) -> None:
     for args in (["-h"], ["forecast", "-h"], ["models", "list", "-h"], ["demo", "load", "-h"], ["users", "-h"]):
-        r = ioc(tmp_path, *args)
+        r = ioc_subprocess(tmp_path, *args)
         assert r.returncode == 0 and "Usage" in r.stdout, (args, r.stdout, r.stderr)
-    r = ioc(tmp_path, "forecast", "-h")
+    r = ioc_subprocess(tmp_path, "forecast", "-h")
     assert "--horizon" in r.stdout and "-H" in r.stdout
 
 
@@ -235,11 +283,7 @@ def test_demo_load_is_explicit_idempotent_and_says_what_it_did(tmp_path: Path) -
 @pytest.mark.slow
 def test_a_demo_path_set_on_an_existing_data_dir_is_not_silently_ignored(tmp_path: Path) -> None:
     assert ioc(tmp_path, "demo", "load").returncode == 0
-    env = settings_env(make_settings(tmp_path / "var"))
-    env["IOC_FORECASTING__DEMO_DATA_DIR"] = str(tmp_path)
-    r = subprocess.run(
-        [sys.executable, "-m", "api.cli", "startup"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+    r = ioc_subprocess(tmp_path, "startup", IOC_FORECASTING__DEMO_DATA_DIR=str(tmp_path))
     out = " ".join(r.stderr.split())
     assert r.returncode == 0 and "nothing to do" not in out
     assert "ioc demo load --path" in out, out
