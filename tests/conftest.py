@@ -3,18 +3,22 @@
 PostgreSQL and Redis are real servers (IOC_TEST_POSTGRES_URL, IOC_TEST_REDIS_URL; defaults are the
 machine's 127.0.0.1 services). When one is unreachable the tests that need it FAIL: they are never skipped.
 
-The suite runs in parallel (pytest-xdist, ``-n auto --dist loadfile`` in pyproject.toml; ``-n 0`` runs it in
+The suite runs in parallel (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml; ``-n 0`` runs it in
 one process): every resource a test touches is its own or its worker's (temporary dirs, PostgreSQL databases
-with unique names, free ports, a Redis database per worker), and files that hold slow tests are handed out
-first so that no worker is left with a long test at the end.
+with unique names, free ports, a Redis database per worker); a worker runs whole files (the speech tests as
+one group), and files that hold slow tests are handed out first so that no worker is left with a long test
+at the end.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import traceback
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +61,26 @@ def worker_redis_url(url: str, worker: str | None) -> str:
     return parts._replace(path=f"/{(int(number) - index) % REDIS_DATABASES}").geturl()
 
 
+#: Folders whose test files share an expensive session fixture, so that one worker runs them all: the speech
+#: tests share the loaded Whisper model and its transcript of the two-speaker clip (tests/speech/conftest.py).
+SHARED_SESSION_FOLDERS = ("tests/speech/",)
+
+
+def xdist_group_of(nodeid: str) -> str:
+    """The group of tests one worker runs together (``--dist loadgroup``): the test's file, or its folder
+    where the folder's files share an expensive session fixture (:data:`SHARED_SESSION_FOLDERS`)."""
+    path = nodeid.split("::")[0]
+    return next((folder for folder in SHARED_SESSION_FOLDERS if path.startswith(folder)), path)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.nodeid)))
+
+
 def _slow_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
     """The items regrouped so that every file holding a test marked ``slow`` comes before the others; the order
-    inside a file, and among files of each kind, stays as collected. With ``--dist loadfile`` and
-    ``--no-loadscope-reorder`` the workers take files in this order, so the long ones start early and the short
+    inside a file, and among files of each kind, stays as collected. With ``--dist loadgroup`` and
+    ``--no-loadscope-reorder`` the workers take groups in this order, so the long ones start early and the short
     ones fill the end."""
     files: dict[str, list[pytest.Item]] = {}
     for item in items:
@@ -202,6 +222,48 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         else:
             base[key] = value
     return Settings(**base)
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What a run of ``ioc`` left: its exit status and its two output streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_ioc(env: dict[str, str], *args: str, input: str | None = None) -> CliRun:
+    """``ioc ARGS`` run in this process (typer's CliRunner) with the IOC_* variables of ``env`` (as
+    :func:`settings_env` makes them for a subprocess) and ``input`` on standard input (not a terminal).
+
+    Same commands as a new ``python -m api.cli`` process, without the seconds each new interpreter spent
+    importing pandas, MLflow and the models. An exception the command did not turn into an exit status is
+    exit status 1 with its traceback on stderr, as the interpreter prints it. The logger levels a command
+    sets (and any handler it adds to the root logger) are put back, so the tests after it in this worker log as
+    they would alone."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    variables: dict[str, str | None] = {k: None for k in os.environ if k.startswith("IOC_")}
+    variables.update({k: v for k, v in env.items() if k.startswith("IOC_")})
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    levels = [(logger, logger.level) for logger in loggers]
+    handlers = list(logging.root.handlers)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, list(args), input=input, env=variables, prog_name="ioc")
+    finally:
+        get_settings.cache_clear()
+        for logger, level in levels:
+            logger.setLevel(level)
+        for handler in [h for h in logging.root.handlers if h not in handlers]:
+            logging.root.removeHandler(handler)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return CliRun(result.exit_code, result.stdout, stderr)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -1,10 +1,11 @@
-"""The parallel run's own rules (tests/conftest.py): a Redis database per xdist worker, files with slow tests first."""
+"""The parallel run's own rules (tests/conftest.py): a Redis database per xdist worker, whole files (the speech
+folder as one group) per worker, files with slow tests first."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import _slow_files_first, worker_redis_url
+from tests.conftest import _slow_files_first, worker_redis_url, xdist_group_of
 
 
 def test_each_worker_has_its_own_redis_database() -> None:
@@ -51,3 +52,10 @@ def test_files_holding_slow_tests_come_first_each_kept_whole_and_in_order() -> N
         "tests/a.py::t1",
         "tests/d.py::t1",
     ]
+
+
+def test_a_worker_runs_a_whole_file_and_all_the_speech_files_together() -> None:
+    assert xdist_group_of("tests/api/test_cli.py::test_sentiment_csv") == "tests/api/test_cli.py"
+    assert xdist_group_of("tests/api/test_jobs.py::test_x[embedded]") == "tests/api/test_jobs.py"
+    assert xdist_group_of("tests/speech/test_diarize.py::test_y") == "tests/speech/"
+    assert xdist_group_of("tests/speech/test_transcriber.py::test_z") == "tests/speech/"
