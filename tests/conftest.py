@@ -3,11 +3,10 @@
 PostgreSQL and Redis are real servers (IOC_TEST_POSTGRES_URL, IOC_TEST_REDIS_URL; defaults are the
 machine's 127.0.0.1 services). When one is unreachable the tests that need it FAIL: they are never skipped.
 
-The suite runs in parallel (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml; ``-n 0`` runs it in
-one process): every resource a test touches is its own or its worker's (temporary dirs, PostgreSQL databases
-with unique names, free ports, a Redis database per worker); a worker runs whole files (the speech tests as
-one group), and files that hold slow tests are handed out first so that no worker is left with a long test
-at the end.
+The suite runs in parallel (pytest-xdist, ``-n auto`` in pyproject.toml; ``-n 0`` runs it in one process):
+every resource a test touches is its own or its worker's (temporary dirs, PostgreSQL databases with unique
+names, free ports, a Redis database per worker); a worker runs whole files (the speech tests as one unit),
+and files that hold slow tests are handed out first so that no worker is left with a long test at the end.
 """
 
 from __future__ import annotations
@@ -67,20 +66,30 @@ SHARED_SESSION_FOLDERS = ("tests/speech/",)
 
 
 def xdist_group_of(nodeid: str) -> str:
-    """The group of tests one worker runs together (``--dist loadgroup``): the test's file, or its folder
-    where the folder's files share an expensive session fixture (:data:`SHARED_SESSION_FOLDERS`)."""
+    """The unit of work one xdist worker runs whole: the test's file, or its folder where the folder's files
+    share an expensive session fixture (:data:`SHARED_SESSION_FOLDERS`)."""
     path = nodeid.split("::")[0]
     return next((folder for folder in SHARED_SESSION_FOLDERS if path.startswith(folder)), path)
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.nodeid)))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scope scheduling with :func:`xdist_group_of` as the scope. (``--dist loadgroup`` would say the
+    same with ``xdist_group`` marks, but pytest-xdist 3.8 renames the tests through ``Item._nodeid``, which
+    pytest 9.2 no longer reads, so its groups are silently ignored.) With ``--no-loadscope-reorder`` the
+    units are handed out in collection order, which :func:`_slow_files_first` sets."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 def _slow_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
     """The items regrouped so that every file holding a test marked ``slow`` comes before the others; the order
-    inside a file, and among files of each kind, stays as collected. With ``--dist loadgroup`` and
-    ``--no-loadscope-reorder`` the workers take groups in this order, so the long ones start early and the short
+    inside a file, and among files of each kind, stays as collected. With ``--no-loadscope-reorder`` the
+    workers take their units of work (:func:`xdist_group_of`) in this order, so the long ones start early and the short
     ones fill the end."""
     files: dict[str, list[pytest.Item]] = {}
     for item in items:

@@ -3,7 +3,8 @@
 Most tests run the command in this process (``tests.conftest.run_ioc``: typer's CliRunner, the settings'
 variables set for the call): the commands are the same, without the seconds each new interpreter spent
 importing pandas, MLflow and the models. `ioc_subprocess` runs the real entry point (`python -m api.cli`)
-where the process is the point: help on every command, and `ioc startup` in a fresh interpreter.
+where the process is the point: help on every command (tests/api/test_users.py pipes a password into a new
+process too).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ def ioc(tmp_path: Path, *args: str) -> CliRun:
     return run_ioc(settings_env(make_settings(tmp_path / "var")), *args)
 
 
-def ioc_subprocess(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+def ioc_subprocess(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``python -m api.cli ARGS`` in a new process, as a user starts it."""
-    env = settings_env(make_settings(tmp_path / "var")) | extra_env
+    env = settings_env(make_settings(tmp_path / "var"))
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
     )
@@ -247,7 +248,8 @@ def test_demo_load_is_explicit_idempotent_and_says_what_it_did(tmp_path: Path) -
 @pytest.mark.slow
 def test_a_demo_path_set_on_an_existing_data_dir_is_not_silently_ignored(tmp_path: Path) -> None:
     assert ioc(tmp_path, "demo", "load").returncode == 0
-    r = ioc_subprocess(tmp_path, "startup", IOC_FORECASTING__DEMO_DATA_DIR=str(tmp_path))
+    env = settings_env(make_settings(tmp_path / "var")) | {"IOC_FORECASTING__DEMO_DATA_DIR": str(tmp_path)}
+    r = run_ioc(env, "startup")
     out = " ".join(r.stderr.split())
     assert r.returncode == 0 and "nothing to do" not in out
     assert "ioc demo load --path" in out, out
