@@ -3,9 +3,11 @@ folder as one group) per worker, files with slow tests first."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.conftest import _slow_files_first, worker_redis_url, xdist_group_of
+from tests.conftest import _slow_files_first, worker_redis_url, worker_threads, xdist_group_of
 
 
 def test_each_worker_has_its_own_redis_database() -> None:
@@ -59,3 +61,17 @@ def test_a_worker_runs_a_whole_file_and_all_the_speech_files_together() -> None:
     assert xdist_group_of("tests/api/test_jobs.py::test_x[embedded]") == "tests/api/test_jobs.py"
     assert xdist_group_of("tests/speech/test_diarize.py::test_y") == "tests/speech/"
     assert xdist_group_of("tests/speech/test_transcriber.py::test_z") == "tests/speech/"
+
+
+def test_the_cpus_are_shared_out_among_the_workers_math_libraries() -> None:
+    assert [worker_threads(2, 2), worker_threads(16, 8), worker_threads(2, 3), worker_threads(8, 0)] == [1, 2, 1, 8]
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) < 2:
+        return  # one process: the libraries keep their own defaults
+    import numpy  # noqa: F401  (loads OpenBLAS, if nothing has yet)
+    from threadpoolctl import threadpool_info
+
+    expected = worker_threads(len(os.sched_getaffinity(0)), int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    assert all(os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
+    wanted = {"openblas": int(os.environ["OPENBLAS_NUM_THREADS"]), "openmp": int(os.environ["OMP_NUM_THREADS"])}
+    pools = [(p["internal_api"], p["num_threads"]) for p in threadpool_info()]
+    assert pools and all(n == wanted.get(api, n) for api, n in pools), (pools, wanted, expected)
