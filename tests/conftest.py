@@ -2,14 +2,22 @@
 
 PostgreSQL and Redis are real servers (IOC_TEST_POSTGRES_URL, IOC_TEST_REDIS_URL; defaults are the
 machine's 127.0.0.1 services). When one is unreachable the tests that need it FAIL: they are never skipped.
+
+The suite runs in parallel (pytest-xdist, ``-n auto`` in pyproject.toml; ``-n 0`` runs it in one process):
+every resource a test touches is its own or its worker's (temporary dirs, PostgreSQL databases with unique
+names, free ports, a Redis database per worker); a worker runs whole files (the speech tests as one unit),
+and files that hold slow tests are handed out first so that no worker is left with a long test at the end.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import traceback
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +27,101 @@ from api.settings import Settings, get_settings
 
 POSTGRES_URL = os.environ.get("IOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("IOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+#: How many databases a Redis server has unless configured otherwise (``databases 16``).
+REDIS_DATABASES = 16
+#: The math libraries' thread counts, set for each xdist worker (and the processes its tests start).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_threads(cpus: int, workers: int) -> int:
+    """Threads each xdist worker's math libraries (OpenMP, OpenBLAS, MKL, torch) may use: the CPUs shared out,
+    at least one. Two workers with two OpenMP threads each on two cores spent about 40% more CPU (threads spin
+    while they wait) on the speech and classifier tests: 117 s of user time against 82 s with one thread."""
+    return max(1, cpus // max(1, workers))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Share the CPUs out among the xdist workers' math libraries: set here, in the process that starts the
+    workers, the variables reach them before anything imports numpy (a plugin, fugue_test, does so before this
+    file is read in a worker). Variables already set are left as they are."""
+    workers = len(config.getoption("tx", None) or []) if config.getoption("dist", "no") != "no" else 0
+    if workers > 1 and not os.environ.get("PYTEST_XDIST_WORKER"):
+        threads = str(worker_threads(len(os.sched_getaffinity(0)), workers))
+        for name in THREAD_VARIABLES:
+            os.environ.setdefault(name, threads)
+
 
 os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+
+
+def worker_redis_url(url: str, worker: str | None) -> str:
+    """The Redis URL of one pytest-xdist worker (``worker`` is ``"gw0"``, ``"gw1"``..., ``None`` outside
+    xdist): the base URL's database number minus the worker's index, modulo 16, so that the flush of one
+    worker's ``redis_url`` fixture never empties the queue of a test running on another worker.
+
+    >>> worker_redis_url("redis://127.0.0.1:6379/15", "gw1")
+    'redis://127.0.0.1:6379/14'
+    """
+    from urllib.parse import urlsplit
+
+    if not worker:
+        return url
+    index = int(worker.removeprefix("gw"))
+    if index >= REDIS_DATABASES:
+        raise ValueError(
+            f"expected at most {REDIS_DATABASES} xdist workers (one Redis database each); got worker {worker!r}. "
+            "Run with fewer workers (-n)."
+        )
+    parts = urlsplit(url)
+    number = parts.path.strip("/")
+    if not number.isdigit():
+        raise ValueError(
+            f"expected IOC_TEST_REDIS_URL to name a database (redis://HOST:PORT/DB); got {url!r}. Add the /DB."
+        )
+    return parts._replace(path=f"/{(int(number) - index) % REDIS_DATABASES}").geturl()
+
+
+#: Folders whose test files share an expensive session fixture, so that one worker runs them all: the speech
+#: tests share the loaded Whisper model and its transcript of the two-speaker clip (tests/speech/conftest.py).
+SHARED_SESSION_FOLDERS = ("tests/speech/",)
+
+
+def xdist_group_of(nodeid: str) -> str:
+    """The unit of work one xdist worker runs whole: the test's file, or its folder where the folder's files
+    share an expensive session fixture (:data:`SHARED_SESSION_FOLDERS`)."""
+    path = nodeid.split("::")[0]
+    return next((folder for folder in SHARED_SESSION_FOLDERS if path.startswith(folder)), path)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scope scheduling with :func:`xdist_group_of` as the scope. (``--dist loadgroup`` would say the
+    same with ``xdist_group`` marks, but pytest-xdist 3.8 renames the tests through ``Item._nodeid``, which
+    pytest 9.2 no longer reads, so its groups are silently ignored.) With ``--no-loadscope-reorder`` the
+    units are handed out in collection order, which :func:`_slow_files_first` sets."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+def _slow_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items regrouped so that every file holding a test marked ``slow`` comes before the others; the order
+    inside a file, and among files of each kind, stays as collected. With ``--no-loadscope-reorder`` the
+    workers take their units of work (:func:`xdist_group_of`) in this order, so the long ones start early and the short
+    ones fill the end."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    ordered = sorted(files.values(), key=lambda group: not any(i.get_closest_marker("slow") for i in group))
+    return [item for group in ordered for item in group]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items[:] = _slow_files_first(items)
 
 
 def _admin_url(url: str, database: str) -> str:
@@ -107,17 +208,19 @@ def _postgres_database(template: str | None) -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """Redis for one test, with the queue's keys flushed before and after."""
+    """Redis for one test (this xdist worker's own database), with its keys flushed before and after."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    url = worker_redis_url(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+    client = redis.Redis.from_url(url)
     try:
         client.ping()
     except Exception as e:
-        pytest.fail(f"Redis at {REDIS_URL} is required for this test and unreachable: {e}")
+        pytest.fail(f"Redis at {url} is required for this test and unreachable: {e}")
     client.flushdb()
-    yield REDIS_URL
+    yield url
     client.flushdb()
+    client.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -149,6 +252,48 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         else:
             base[key] = value
     return Settings(**base)
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What a run of ``ioc`` left: its exit status and its two output streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_ioc(env: dict[str, str], *args: str, input: str | None = None) -> CliRun:
+    """``ioc ARGS`` run in this process (typer's CliRunner) with the IOC_* variables of ``env`` (as
+    :func:`settings_env` makes them for a subprocess) and ``input`` on standard input (not a terminal).
+
+    Same commands as a new ``python -m api.cli`` process, without the seconds each new interpreter spent
+    importing pandas, MLflow and the models. An exception the command did not turn into an exit status is
+    exit status 1 with its traceback on stderr, as the interpreter prints it. The logger levels a command
+    sets (and any handler it adds to the root logger) are put back, so the tests after it in this worker log as
+    they would alone."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    variables: dict[str, str | None] = {k: None for k in os.environ if k.startswith("IOC_")}
+    variables.update({k: v for k, v in env.items() if k.startswith("IOC_")})
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    levels = [(logger, logger.level) for logger in loggers]
+    handlers = list(logging.root.handlers)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, list(args), input=input, env=variables, prog_name="ioc")
+    finally:
+        get_settings.cache_clear()
+        for logger, level in levels:
+            logger.setLevel(level)
+        for handler in [h for h in logging.root.handlers if h not in handlers]:
+            logging.root.removeHandler(handler)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return CliRun(result.exit_code, result.stdout, stderr)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
