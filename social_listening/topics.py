@@ -113,7 +113,12 @@ def _closed(table: dict[str, set[str]]) -> _Table:
         found = set(topics)
         if " " in word:
             for other, more in table.items():
-                if other != word and len(other) < len(word) and re.search(rf"(?<!\w){re.escape(other)}(?!\w)", word):
+                if (
+                    other != word
+                    and len(other) < len(word)
+                    and other in word  # cheap test first: the regex below runs for few pairs
+                    and re.search(rf"(?<!\w){re.escape(other)}(?!\w)", word)
+                ):
                     found |= more
         closed[word] = frozenset(found)
     return closed
