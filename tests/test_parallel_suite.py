@@ -72,6 +72,8 @@ def test_the_cpus_are_shared_out_among_the_workers_math_libraries() -> None:
 
     expected = worker_threads(len(os.sched_getaffinity(0)), int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     assert all(os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
-    wanted = {"openblas": int(os.environ["OPENBLAS_NUM_THREADS"]), "openmp": int(os.environ["OMP_NUM_THREADS"])}
-    pools = [(p["internal_api"], p["num_threads"]) for p in threadpool_info()]
-    assert pools and all(n == wanted.get(api, n) for api, n in pools), (pools, wanted, expected)
+    assert int(os.environ["OPENBLAS_NUM_THREADS"]) == int(os.environ["OMP_NUM_THREADS"]) == expected
+    # OpenBLAS pools start from the environment; OpenMP pools may have been resized since by a test that sets
+    # its own thread count (e.g. a model loaded with cpu_threads), so only OpenBLAS's are checked here.
+    pools = [p["num_threads"] for p in threadpool_info() if p["internal_api"] == "openblas"]
+    assert pools and all(n == expected for n in pools), (threadpool_info(), expected)
