@@ -706,26 +706,12 @@ def _reconcile(
     hierarchy: Hierarchy,
     histories: Mapping[str, Series],
     forecasts: Mapping[str, Forecast],
-    levels: Sequence[float] = (80, 95),
-    options: ReconcileOptions | None = None,
-    config: PipelineConfig | None = None,
-    samples: ErrorSamples | None = None,
+    levels: Sequence[float],
+    options: ReconcileOptions | None,
+    config: PipelineConfig | None,
+    samples: ErrorSamples | None,
 ) -> CoherentForecast:
-    """Reconcile base forecasts (one :class:`Forecast` per node, same horizon) into a :class:`CoherentForecast`.
-
-    Args:
-        hierarchy: from :func:`hierarchy_from_components`.
-        histories: each node's history (same frequency and last period for all).
-        forecasts: each node's base forecast from :func:`base_forecasts` (or ``forecast_series``).
-        levels: interval levels in percent.
-        options: method and its fallbacks.
-        config: the pipeline configuration of the base forecasts (its calibration gives the interval
-            multipliers; its ``min_length`` bounds the extra origins).
-        samples: past errors from :func:`error_samples`; computed when None.
-
-    Raises:
-        HierarchyError: missing or misaligned histories or forecasts.
-    """
+    """:func:`reconcile`'s work, with BLAS limited to one thread by its caller."""
     cfg = config or PipelineConfig()
     opt = options or ReconcileOptions()
     lv = check_levels(list(levels))
