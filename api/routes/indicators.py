@@ -35,7 +35,6 @@ from api.stores.indicators import (
     load_series,
     plan_upsert,
     set_extra,
-    upsert_observations,
     upsert_pairs,
 )
 from forecasting.intake import IntakeLimits, IntakeOptions, IntakeResult, read_table
@@ -760,27 +759,43 @@ def _ingest_json(
         ind = _get(s, code)
         series = parse_observations(frame, freq=ind.frequency, unique_id=code, nonnegative=bool(ind.nonnegative))
         pairs = [(p, float(v)) for p, v in zip(series.periods, series.values, strict=True)]
-        if dry_run:
-            plan = plan_upsert(s, ind, pairs)
-            return DryRunOut(
-                indicator=code,
-                inserted=plan.inserted,
-                revised=plan.revised,
-                unchanged=plan.unchanged,
-                observations=[PeriodValue(period=p, value=v) for p, v in pairs],
-                intake={},
-            )
-        config, version = _serving_config(services)
-        result = upsert_observations(s, ind, series, who, config, version, note)
-        _audit_upsert(s, who, code, result, note)
-        return IngestOut(
-            indicator=code,
-            inserted=result.inserted,
-            revised=result.revised,
-            unchanged=result.unchanged,
-            data_version=ind.data_version,
-            anomalies=result.anomalies,
+        return _plan_or_store(services, s, ind, pairs, who, note, dry_run, dry_intake={}, intake=None)
+
+
+def _plan_or_store(
+    services: Services,
+    s: Session,
+    ind: Indicator,
+    pairs: list[tuple[str, float]],
+    who: Principal,
+    note: str,
+    dry_run: bool,
+    dry_intake: dict[str, Any],
+    intake: dict[str, Any] | None,
+) -> IngestOut | DryRunOut:
+    """What one indicator's upload would store (dry run) or stores, audited: the JSON and file paths' end."""
+    if dry_run:
+        plan = plan_upsert(s, ind, pairs)
+        return DryRunOut(
+            indicator=ind.code,
+            inserted=plan.inserted,
+            revised=plan.revised,
+            unchanged=plan.unchanged,
+            observations=[PeriodValue(period=p, value=v) for p, v in pairs],
+            intake=dry_intake,
         )
+    config, version = _serving_config(services)
+    result = upsert_pairs(s, ind, pairs, who, config, version, note)
+    _audit_upsert(s, who, ind.code, result, note)
+    return IngestOut(
+        indicator=ind.code,
+        inserted=result.inserted,
+        revised=result.revised,
+        unchanged=result.unchanged,
+        data_version=ind.data_version,
+        anomalies=result.anomalies,
+        intake=intake,
+    )
 
 
 def _audit_upsert(s: Session, who: Principal, code: str, result: Any, note: str) -> None:
@@ -830,26 +845,15 @@ def _ingest_file(
     shown = services.settings.intake.dry_run_rows
     with services.db.transaction() as s:
         ind = _get(s, code)
-        if dry_run:
-            plan = plan_upsert(s, ind, pairs)
-            return DryRunOut(
-                indicator=code,
-                inserted=plan.inserted,
-                revised=plan.revised,
-                unchanged=plan.unchanged,
-                observations=[PeriodValue(period=p, value=v) for p, v in pairs],
-                intake=res.to_dict(max_observations=shown),
-            )
-        config, version = _serving_config(services)
-        result = upsert_pairs(s, ind, pairs, who, config, version, note)
-        _audit_upsert(s, who, code, result, note)
-        return IngestOut(
-            indicator=code,
-            inserted=result.inserted,
-            revised=result.revised,
-            unchanged=result.unchanged,
-            data_version=ind.data_version,
-            anomalies=result.anomalies,
+        return _plan_or_store(
+            services,
+            s,
+            ind,
+            pairs,
+            who,
+            note,
+            dry_run,
+            dry_intake=res.to_dict(max_observations=shown),
             intake=res.to_dict(max_observations=0),
         )
 
