@@ -71,6 +71,30 @@ class IntakeSettings(BaseModel):
     dry_run_rows: int = Field(2_000, ge=0, description="most parsed rows listed in a dry run's answer")
 
 
+class SourceSettings(BaseModel):
+    """Scheduled pulls of published files (``POST /v1/sources``; :mod:`forecasting.intake.fetch`)."""
+
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts (names or IP addresses, exactly as in the URL) that may be pulled although they resolve "
+        "to private, loopback or link-local addresses; everything else must resolve to public addresses",
+    )
+    max_bytes: int = Field(32 * 1024**2, gt=0, description="largest pulled file, bytes (received and decompressed)")
+    connect_timeout_s: float = Field(10.0, gt=0, description="seconds to connect to a source's server")
+    read_timeout_s: float = Field(30.0, gt=0, description="seconds of silence tolerated while reading")
+    total_timeout_s: float = Field(120.0, gt=0, description="seconds one request may take in all")
+    retries: int = Field(2, ge=0, le=5, description="further attempts after a 5xx, 429, timeout or dropped connection")
+    backoff_s: float = Field(2.0, ge=0, description="wait before the first retry, seconds (doubles each time)")
+    backoff_max_s: float = Field(30.0, ge=0, description="longest wait between attempts, seconds")
+    min_interval_s: int = Field(300, ge=1, description="shortest schedule accepted, seconds between pulls")
+    scheduler_interval_s: float = Field(15.0, gt=0, description="how often each worker looks for due sources")
+    stale_periods: float = Field(
+        2.0, gt=0, description="source_stale when no new period arrived for this many of the data's periods"
+    )
+    failures_before_alert: int = Field(1, ge=1, description="consecutive failed pulls that raise source_failed")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="time zone of cron schedules")
+
+
 class SocialSettings(BaseModel):
     max_batch: int = Field(1000, ge=1, description="most texts in one sentiment request (413 above)")
     max_text_chars: int = Field(20_000, ge=1, description="longest text accepted, characters")
@@ -136,6 +160,7 @@ class Settings(BaseSettings):
     forecasting: ForecastingSettings = ForecastingSettings()
     social: SocialSettings = SocialSettings()
     intake: IntakeSettings = IntakeSettings()
+    sources: SourceSettings = SourceSettings()
     auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")

@@ -35,9 +35,16 @@ from api.stores.indicators import (
     load_series,
     plan_upsert,
     set_extra,
-    upsert_pairs,
 )
-from forecasting.intake import IntakeLimits, IntakeOptions, IntakeResult, read_table
+from api.stores.intake import (
+    ReadOptions,
+    intake_limits,
+    read_indicator_file,
+    read_report_file,
+    serving_config,
+    store_series,
+)
+from forecasting.intake import IntakeLimits
 
 router = APIRouter(tags=["indicators"])
 
@@ -465,7 +472,7 @@ async def import_catalogue(request: Request, services: ServicesDep, who: Analyst
 
 
 def _import_catalogue(services: Services, data: bytes, who: Principal) -> CatalogueImportOut:
-    rows = _catalogue_rows(data, _limits(services))
+    rows = _catalogue_rows(data, intake_limits(services))
     parsed: list[tuple[str, IndicatorIn, str, bool, list[str]]] = []
     problems: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -644,13 +651,6 @@ Year = Annotated[
 DryRun = Annotated[bool, Query(description="answer what would be stored; store nothing")]
 
 
-def _limits(services: Services) -> IntakeLimits:
-    cfg = services.settings.intake
-    return IntakeLimits(
-        max_bytes=cfg.max_bytes, max_rows=cfg.max_rows, max_cells=cfg.max_cells, max_problems=cfg.max_problems
-    )
-
-
 async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None, dict[str, str]]:
     """(bytes, filename, content type, other form fields) of a multipart ``file`` or a raw CSV/XLSX body."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -742,14 +742,6 @@ async def post_observations(
     )
 
 
-def _serving_config(services: Services) -> tuple[Any, str]:
-    try:
-        served = services.champions.get("forecasting")
-    except Exception:  # no forecasting model: store the data, skip the anomaly check
-        return None, ""
-    return served.model.config, served.version
-
-
 def _ingest_json(
     services: Services, code: str, frame: pd.DataFrame, who: Principal, note: str, dry_run: bool
 ) -> IngestOut | DryRunOut:
@@ -784,9 +776,7 @@ def _plan_or_store(
             observations=[PeriodValue(period=p, value=v) for p, v in pairs],
             intake=dry_intake,
         )
-    config, version = _serving_config(services)
-    result = upsert_pairs(s, ind, pairs, who, config, version, note)
-    _audit_upsert(s, who, ind.code, result, note)
+    result = store_series(services, s, ind, pairs, who, note)
     return IngestOut(
         indicator=ind.code,
         inserted=result.inserted,
@@ -795,23 +785,6 @@ def _plan_or_store(
         data_version=ind.data_version,
         anomalies=result.anomalies,
         intake=intake,
-    )
-
-
-def _audit_upsert(s: Session, who: Principal, code: str, result: Any, note: str) -> None:
-    audit.record(
-        s,
-        who,
-        "observations.upsert",
-        "indicator",
-        code,
-        {
-            "inserted": result.inserted,
-            "revised": result.revised,
-            "unchanged": result.unchanged,
-            "anomalies": len(result.anomalies),
-            "note": note,
-        },
     )
 
 
@@ -827,21 +800,7 @@ def _ingest_file(
     dry_run: bool,
 ) -> IngestOut | DryRunOut:
     decimal, sheet, year = opts
-    with services.db.session() as s:
-        ind = _get(s, code)
-        frequency, name = ind.frequency, ind.name
-    options = IntakeOptions(
-        frequency=frequency,  # type: ignore[arg-type]
-        decimal=decimal,
-        sheet=sheet,
-        year=year,
-        catalogue=((code, name),),
-        limits=_limits(services),
-    )
-    res = read_table(data, filename, content_type, options)
-    pairs = res.one_series(code)
-    if not pairs:
-        raise InvalidInput(f"the file holds no values for {code!r} (every cell is missing)", code="no_observations")
+    res, pairs = read_indicator_file(services, code, data, filename, content_type, ReadOptions(decimal, sheet, year))
     shown = services.settings.intake.dry_run_rows
     with services.db.transaction() as s:
         ind = _get(s, code)
@@ -917,31 +876,16 @@ def _ingest_report(
     allow_unmatched: bool,
 ) -> BulkOut:
     decimal, sheet, year = opts
-    with services.db.session() as s:
-        catalogue = {i.code: (i.name, i.frequency) for i in s.scalars(select(Indicator).order_by(Indicator.code))}
-    if not catalogue:
-        raise InvalidInput("the catalogue is empty: define the indicators first", code="empty_catalogue")
-    options = IntakeOptions(
-        decimal=decimal,
-        sheet=sheet,
-        year=year,
-        catalogue=tuple((c, n) for c, (n, _) in catalogue.items()),
-        limits=_limits(services),
+    res, groups = read_report_file(
+        services, data, filename, content_type, ReadOptions(decimal, sheet, year), allow_unmatched
     )
-    res = read_table(data, filename, content_type, options)
-    _check_report(res, catalogue, allow_unmatched)
-    groups = {c: pairs for c, pairs in res.by_code().items() if c is not None}
     shown = services.settings.intake.dry_run_rows
     items: list[BulkItem] = []
     with services.db.transaction() as s:
-        config, version = _serving_config(services) if not dry_run else (None, "")
+        config = serving_config(services) if not dry_run else None
         for code, pairs in groups.items():
             ind = _get(s, code)
-            if dry_run:
-                r = plan_upsert(s, ind, pairs)
-            else:
-                r = upsert_pairs(s, ind, pairs, who, config, version, note)
-                _audit_upsert(s, who, code, r, note)
+            r = plan_upsert(s, ind, pairs) if dry_run else store_series(services, s, ind, pairs, who, note, config)
             items.append(
                 BulkItem(
                     indicator=code,
@@ -953,38 +897,6 @@ def _ingest_report(
                 )
             )
     return BulkOut(dry_run=dry_run, indicators=items, intake=res.to_dict(max_observations=shown if dry_run else 0))
-
-
-def _check_report(res: IntakeResult, catalogue: dict[str, tuple[str, str]], allow_unmatched: bool) -> None:
-    with_values = [u for u in res.unmatched if u.n_values > 0]
-    if with_values and not allow_unmatched:
-        listed = "; ".join(f"row {u.row}: {u.code or u.name!r} ({u.reason_en})" for u in with_values[:5])
-        raise InvalidInput(
-            f"{len(with_values)} rows with values match no indicator of the catalogue, nothing was stored: {listed}. "
-            "Define them, fix their codes or names, or send allow_unmatched=true to store the matched rows",
-            code="unmatched_rows",
-            detail={"unmatched": [u.to_dict() for u in with_values]},
-        )
-    codes = [c for c in res.codes if c is not None]
-    if not codes:
-        raise InvalidInput(
-            "no row of the file matches an indicator of the catalogue (by code or name), nothing was stored",
-            code="no_observations",
-            detail={"unmatched": [u.to_dict() for u in res.unmatched]},
-        )
-    wrong = [
-        {"indicator": c, "frequency": catalogue[c][1], "file_frequency": res.frequency}
-        for c in codes
-        if catalogue[c][1] != res.frequency
-    ]
-    if wrong:
-        raise InvalidInput(
-            f"the file is {res.frequency}-frequency but "
-            + ", ".join(f"{w['indicator']!r} is {w['frequency']}" for w in wrong)
-            + "; nothing was stored. Send these indicators' rows in a file of their frequency",
-            code="wrong_frequency",
-            detail=wrong,
-        )
 
 
 @router.get("/v1/indicators/{code}/observations", response_model=ObservationsOut)

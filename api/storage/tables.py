@@ -276,3 +276,37 @@ class AuthThrottle(Base):
     window_start: Mapped[datetime] = mapped_column()
     last_failure_at: Mapped[datetime] = mapped_column()
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Source(Base):
+    """A published file pulled on a schedule: its URL, how to read it, and the state of its pulls."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16))  # csv, xlsx, json, json-stat
+    indicator_code: Mapped[str | None] = mapped_column(String(64), default=None)  # None: matched to the catalogue
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    schedule: Mapped[str] = mapped_column(String(120))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64), default="")  # a Principal.subject
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    next_due_at: Mapped[datetime] = mapped_column(index=True)
+    claim_seq: Mapped[int] = mapped_column(Integer, default=0)  # compare-and-set of the scheduler's claim
+    etag: Mapped[str | None] = mapped_column(String(300), default=None)
+    last_modified: Mapped[str | None] = mapped_column(String(100), default=None)
+    last_job_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_pull_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_status: Mapped[str | None] = mapped_column(String(16), default=None)  # stored, unchanged, failed
+    last_success_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    frequency: Mapped[str | None] = mapped_column(String(1), default=None)  # of the data last read
+    last_period: Mapped[str | None] = mapped_column(String(16), default=None)  # newest period seen
+    last_new_data_at: Mapped[datetime | None] = mapped_column(default=None)  # when a new period last arrived
+    alert: Mapped[str | None] = mapped_column(String(32), default=None)  # source_failed, source_stale
+    alert_since: Mapped[datetime | None] = mapped_column(default=None)
+    alert_message: Mapped[str | None] = mapped_column(Text, default=None)
