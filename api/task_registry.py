@@ -1,4 +1,5 @@
-"""What background work this installation can do: job kinds, model trainers and first-start steps.
+"""What background work this installation can do: job kinds, model trainers, first-start steps and periodic
+work (run by every worker pool).
 
 The entry points (the app, ``ioc worker``, the CLI) build one :class:`TaskRegistry` with
 :func:`api.tasks.build_task_registry` and hand it to :class:`api.services.Services`; nothing registers by
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 JobHandler = Callable[["JobContext"], "dict[str, Any] | None"]
 Trainer = Callable[["JobContext", "dict[str, Any]"], "dict[str, Any]"]
 StartupFn = Callable[["Services"], "str | None"]
+PeriodicFn = Callable[["Services"], object]
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,22 @@ class StartupStep:
     fn: StartupFn
 
 
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Work every worker process runs every ``every(services)`` seconds (e.g. enqueueing due pulls). It must be
+    safe to run in several processes at once: claim what it acts on atomically."""
+
+    name: str
+    fn: PeriodicFn
+    every: Callable[[Services], float]
+
+
 @dataclass
 class TaskRegistry:
     kinds: dict[str, JobKind] = field(default_factory=dict)
     trainers: dict[str, Trainer] = field(default_factory=dict)
     startup_steps: dict[str, StartupStep] = field(default_factory=dict)
+    periodic: dict[str, PeriodicTask] = field(default_factory=dict)
 
     def add_kind(self, name: str, handler: JobHandler, *, timeout_s: float = 6 * 3600.0) -> None:
         self.kinds[name] = JobKind(name, handler, timeout_s)
@@ -52,6 +65,9 @@ class TaskRegistry:
 
     def add_startup_step(self, name: str, fn: StartupFn, *, order: int = 50) -> None:
         self.startup_steps[name] = StartupStep(name, order, fn)
+
+    def add_periodic(self, name: str, fn: PeriodicFn, *, every: Callable[[Services], float]) -> None:
+        self.periodic[name] = PeriodicTask(name, fn, every)
 
     def kind_names(self) -> list[str]:
         return sorted(self.kinds)

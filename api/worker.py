@@ -1,4 +1,5 @@
-"""Workers: threads that pull job ids from the queue and run them, plus the stale-job reaper.
+"""Workers: threads that pull job ids from the queue and run them, plus the stale-job reaper and the registered
+periodic work (the sources' scheduler).
 
 The same :class:`WorkerPool` runs inside ``ioc serve`` (embedded mode) and as ``ioc worker`` on any
 machine (distributed mode). SIGTERM hands the running jobs back to the queue before the process exits.
@@ -14,6 +15,7 @@ from types import FrameType
 
 from api import jobs
 from api.services import Services
+from api.task_registry import PeriodicTask
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,10 @@ class WorkerPool:
         reaper = threading.Thread(target=self._reap, name="ioc-reaper", daemon=True)
         reaper.start()
         self._threads.append(reaper)
+        for task in self.services.tasks.periodic.values():
+            t = threading.Thread(target=self._periodic, args=(task,), name=f"ioc-{task.name}", daemon=True)
+            t.start()
+            self._threads.append(t)
         logger.info("worker pool started: %d thread(s), queue %s", self.threads, _redact(self.services.queue.url))
 
     def _work(self) -> None:
@@ -53,6 +59,16 @@ class WorkerPool:
                 jobs.requeue_stale(self.services)
             except Exception:
                 logger.exception("reaper error")
+
+    def _periodic(self, task: PeriodicTask) -> None:
+        """Run ``task`` now and then every ``task.every`` seconds (read each time: settings may be reloaded)."""
+        while not self._stop.is_set():
+            try:
+                task.fn(self.services)
+            except Exception:  # a database hiccup must not end the loop
+                logger.exception("periodic task %s failed", task.name)
+            if self._stop.wait(task.every(self.services)):
+                return
 
     def stop(self, *, hand_back: bool = True, timeout: float = 2.0) -> None:
         self._stop.set()

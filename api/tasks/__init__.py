@@ -9,13 +9,13 @@ import importlib
 from collections.abc import Iterable
 
 from api.task_registry import TaskRegistry
-from api.tasks import forecasting, social, speech, training
+from api.tasks import forecasting, social, sources, speech, training
 
 
 def build_task_registry(plugins: Iterable[str] = ()) -> TaskRegistry:
     """Every capability's tasks, plus those of ``plugins`` (modules with a ``register(tasks)`` function)."""
     tasks = TaskRegistry()
-    for module in (training, forecasting, speech, social):
+    for module in (training, forecasting, speech, social, sources):
         module.register(tasks)
     for name in plugins:
         plugin = importlib.import_module(name)

@@ -228,7 +228,7 @@ def rows_from_jsonstat(data: bytes, mapping: Mapping[str, Any] | None = None) ->
             cid = cats[code_dim][0][c]
             code = codes_map.get(cid) or cats[code_dim][1].get(cid) or cid
         for t, tid in enumerate(cats[time_dim][0]):
-            pos = {**pinned, time_dim: t}
+            pos: dict[str, int] = {**pinned, str(time_dim): t}
             if code_dim is not None and c is not None:
                 pos[code_dim] = c
             flat = sum(strides[k] * pos[d] for k, d in enumerate(ids))

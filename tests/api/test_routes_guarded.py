@@ -44,6 +44,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/v1/indicators/{code}"): ANALYST,
     ("POST", "/v1/observations"): ANALYST,
     ("POST", "/v1/forecasts"): ALL,
+    # scheduled pulls
+    ("POST", "/v1/sources"): ANALYST,
+    ("GET", "/v1/sources"): ALL,
+    ("GET", "/v1/sources/{source_id}"): ALL,
+    ("PATCH", "/v1/sources/{source_id}"): ANALYST,
+    ("DELETE", "/v1/sources/{source_id}"): ANALYST,
+    ("POST", "/v1/sources/{source_id}/pull"): ANALYST,
     # transcription
     ("POST", "/v1/transcriptions"): SECRETARY,
     ("GET", "/v1/transcriptions"): SECRETARY,
