@@ -34,6 +34,10 @@ app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
+sources_app = typer.Typer(
+    help="Sources pulled on a schedule: list, pull now.", no_args_is_help=True, context_settings=HELP
+)
+app.add_typer(sources_app, name="sources")
 
 console = Console(stderr=True)
 
@@ -135,6 +139,41 @@ def startup() -> None:
     _logging()
     for line in run_startup(_services()) or ["nothing to do"]:
         console.print(line)
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """Every source: id, format, indicator, schedule, last status and alert (tab-separated on standard output)."""
+    from api.stores import sources as store
+
+    _logging("WARNING")
+    services = _services(tasks=False)
+    with services.db.session() as s:
+        for src in store.list_sources(s):
+            cells = [src.id, src.format, src.indicator_code or "*", src.schedule, src.last_status or "-"]
+            typer.echo("\t".join(str(c) for c in [*cells, src.alert or "-", src.url]))
+
+
+@sources_app.command("pull")
+def sources_pull(source_id: Annotated[int, typer.Argument(help="the source's id (ioc sources list)")]) -> None:
+    """Pull one source now, in this process (as the job would); prints the outcome as JSON."""
+    import json
+
+    from api.errors import NotFound
+    from api.stores import sources as store
+
+    _logging("WARNING")
+    services = _services(tasks=False)
+    try:
+        outcome = store.pull_source(services, source_id)
+    except store.PullFailed as e:
+        typer.echo(json.dumps(e.outcome.to_dict(), ensure_ascii=False))
+        console.print(f"[red]error:[/red] {e.outcome.error_code}: {e.outcome.error}")
+        raise typer.Exit(1) from e
+    except NotFound as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    typer.echo(json.dumps(outcome.to_dict(), ensure_ascii=False))
 
 
 @demo_app.command("load")

@@ -24,7 +24,7 @@ from api.storage.tables import AuditEntry, Job, Observation, Source, utcnow
 from api.stores import sources as sources_store
 from api.worker import WorkerPool
 from forecasting.intake import fetch as fetch_mod
-from tests.conftest import make_key, make_settings, start_services
+from tests.conftest import make_key, make_settings, run_ioc, settings_env, start_services
 from tests.source_server import Served, jsonstat, serve
 
 MAX_BYTES = 50_000
@@ -214,6 +214,7 @@ def test_a_server_error_or_a_garbage_body_changes_nothing_and_raises_an_alert(
     assert api.get("/v1/sources", params={"alert": "true"}).json() == []
 
 
+@pytest.mark.parametrize("svc", ["embedded"], indirect=True)  # no backend-specific path
 def test_a_too_large_body_is_refused(api: TestClient, svc: Services, server: Served) -> None:
     big = "Kỳ;Giá trị\n" + "".join(f"Tháng {m}/{y};{y * 100 + m}\n" for y in range(1900, 2100) for m in range(1, 13))
     assert len(big.encode()) > MAX_BYTES
@@ -224,6 +225,7 @@ def test_a_too_large_body_is_refused(api: TestClient, svc: Services, server: Ser
     assert api.get(f"/v1/sources/{src['id']}").json()["last_error_code"] == "too_large" and _rows(svc) == 0
 
 
+@pytest.mark.parametrize("svc", ["embedded"], indirect=True)  # no backend-specific path
 def test_data_that_stop_arriving_raise_a_stale_alert(api: TestClient, svc: Services, server: Served) -> None:
     src = _register(api, server, "/thu.csv", "csv", indicator="thu")
     _pull(api, svc, src["id"])
@@ -235,6 +237,7 @@ def test_data_that_stop_arriving_raise_a_stale_alert(api: TestClient, svc: Servi
     assert alert["kind"] == "source_stale" and "2024-02" in alert["message"]
 
 
+@pytest.mark.parametrize("svc", ["embedded"], indirect=True)  # no backend-specific path
 def test_refused_at_registration(api: TestClient, server: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     real = fetch_mod.resolve
     monkeypatch.setattr(
@@ -299,3 +302,17 @@ def test_sources_are_pulled_on_their_schedule_and_claimed_once(api: TestClient, 
         t.join()
     with svc.db.session() as s:
         assert len(started) == 1 and s.scalar(select(func.count()).select_from(Job)) == jobs_before + 1
+
+
+@pytest.mark.parametrize("svc", ["embedded"], indirect=True)
+def test_ioc_sources_pull_pulls_in_process(api: TestClient, svc: Services, server: Served) -> None:
+    src = _register(api, server, "/thu.csv", "csv", indicator="thu")
+    env = settings_env(svc.settings) | {"IOC_SOURCES__ALLOWED_HOSTS": '["127.0.0.1"]', "IOC_SOURCES__RETRIES": "0"}
+    done = run_ioc(env, "sources", "pull", str(src["id"]))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "stored" and _series(api, "thu")[0] == ("2024-01", 1234.5)
+    assert f"{src['id']}\tcsv\tthu\t3600\tstored\t-" in run_ioc(env, "sources", "list").stdout
+    server.modes["/thu.csv"] = "500"
+    failed = run_ioc(env, "sources", "pull", str(src["id"]))
+    assert failed.returncode == 1 and json.loads(failed.stdout)["error_code"] == "http_status"
+    assert run_ioc(env, "sources", "pull", "999").returncode == 2
