@@ -373,16 +373,23 @@ def registered_templates(migrated_templates: dict[str, Any], tmp_path_factory: p
     return template
 
 
-def install_registered(template: Path, settings: Settings) -> None:
-    """Give ``settings``' data dir a copy of the registered store ``template`` (:func:`registered_templates`),
-    before its services start: the database file and the artifacts are copied, and every path of the template
-    the database holds (experiments' artifact locations, runs' artifact URIs, versions' sources) is rewritten to
-    the copy, so that the test reads and writes its own files only."""
+def copy_data_dir(template: Path, target: Path) -> None:
+    """Make ``target`` a copy of the data dir ``template`` (made by services that are closed now): databases
+    (``*.db`` and their journals) are copied; every other file (MLflow artifacts, model files: written once,
+    then only read) is hard-linked; every path of ``template`` the MLflow database holds (experiments'
+    artifact locations, runs' artifact URIs, versions' sources) is rewritten to ``target``, so that the copy
+    reads and writes its own files only."""
     import sqlite3
 
-    target = settings.resolved_data_dir
-    shutil.copyfile(template / "mlflow.db", target / "mlflow.db")
-    shutil.copytree(template / "mlartifacts", target / "mlartifacts", dirs_exist_ok=True)
+    template, target = template.resolve(), target.resolve()
+
+    def copy(src: str, dst: str) -> object:
+        database = src.endswith((".db", ".db-wal", ".db-shm", ".db-journal"))
+        return shutil.copy2(src, dst) if database else os.link(src, dst)
+
+    shutil.copytree(template, target, dirs_exist_ok=True, copy_function=copy)
+    if not (target / "mlflow.db").is_file():
+        return
     old, new = str(template), str(target)
     with sqlite3.connect(target / "mlflow.db") as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -395,6 +402,12 @@ def install_registered(template: Path, settings: Settings) -> None:
                         (old, new, old),
                     )
     db.close()
+
+
+def install_registered(template: Path, settings: Settings) -> None:
+    """Give ``settings``' data dir, before its services start, a copy of the registered store ``template``
+    (:func:`registered_templates`): its ``mlflow.db`` and ``mlartifacts`` (:func:`copy_data_dir`)."""
+    copy_data_dir(template, settings.resolved_data_dir)
 
 
 def start_services(settings: Settings) -> Any:
