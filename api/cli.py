@@ -347,10 +347,10 @@ def train(
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
-    from models.trainer_options import TrainerOptionError, check_trainer_params
+    from api.task_registry import TrainerOptionError
 
     try:
-        check_trainer_params(name, params)
+        services.tasks.check_trainer_params(name, params)
     except TrainerOptionError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e

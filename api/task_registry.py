@@ -8,7 +8,7 @@ import side effect, so no core module imports a task module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,18 +50,39 @@ class PeriodicTask:
     every: Callable[[Services], float]
 
 
+@dataclass(frozen=True)
+class TrainerSpec:
+    """A model's trainer and the option names it reads (``ioc train NAME -p KEY=VALUE``,
+    ``POST /v1/models/NAME/train``); the options are checked before a job is queued."""
+
+    model_name: str
+    fn: Trainer
+    options: tuple[str, ...]
+
+
+class TrainerOptionError(ValueError):
+    """A training option the model's trainer does not read."""
+
+    code = "unknown_trainer_option"
+
+    def __init__(self, message: str, detail: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 @dataclass
 class TaskRegistry:
     kinds: dict[str, JobKind] = field(default_factory=dict)
-    trainers: dict[str, Trainer] = field(default_factory=dict)
+    trainers: dict[str, TrainerSpec] = field(default_factory=dict)
     startup_steps: dict[str, StartupStep] = field(default_factory=dict)
     periodic: dict[str, PeriodicTask] = field(default_factory=dict)
 
     def add_kind(self, name: str, handler: JobHandler, *, timeout_s: float = 6 * 3600.0) -> None:
         self.kinds[name] = JobKind(name, handler, timeout_s)
 
-    def add_trainer(self, model_name: str, trainer: Trainer) -> None:
-        self.trainers[model_name] = trainer
+    def add_trainer(self, model_name: str, trainer: Trainer, *, options: Iterable[str]) -> None:
+        """Register the trainer of ``model_name`` with the option names it reads (its only declaration)."""
+        self.trainers[model_name] = TrainerSpec(model_name, trainer, tuple(sorted(set(options))))
 
     def add_startup_step(self, name: str, fn: StartupFn, *, order: int = 50) -> None:
         self.startup_steps[name] = StartupStep(name, order, fn)
@@ -74,6 +95,30 @@ class TaskRegistry:
 
     def trainable_models(self) -> list[str]:
         return sorted(self.trainers)
+
+    def trainer_options(self, model_name: str) -> tuple[str, ...]:
+        """The option names the trainer of ``model_name`` reads, sorted.
+
+        Raises:
+            KeyError: ``model_name`` has no trainer here.
+        """
+        try:
+            return self.trainers[model_name].options
+        except KeyError:
+            raise KeyError(
+                f"no trainer for model {model_name!r}; known: {', '.join(self.trainable_models())}"
+            ) from None
+
+    def check_trainer_params(self, model_name: str, params: Mapping[str, Any]) -> None:
+        """Raise :class:`TrainerOptionError` when ``params`` holds an option the trainer does not read."""
+        known = self.trainer_options(model_name)
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise TrainerOptionError(
+                f"unknown {model_name} training option{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}; the {model_name} trainer knows: {', '.join(known)}",
+                {"unknown": unknown, "known": list(known)},
+            )
 
     def ordered_steps(self) -> list[StartupStep]:
         return sorted(self.startup_steps.values(), key=lambda s: (s.order, s.name))

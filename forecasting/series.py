@@ -325,7 +325,7 @@ def _check_args(on_gap: str, freq: str | None) -> None:
 
 def series_from_values(
     unique_id: str,
-    values: Sequence[float],
+    values: Sequence[float | None],
     freq: str = "I",
     start: Any = 0,
     *,

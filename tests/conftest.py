@@ -335,6 +335,81 @@ def settings(tmp_path: Path, database_url: str, migrated_templates: dict[str, An
     return make_settings(tmp_path / "var", database_url=database_url)
 
 
+#: The default versions a test can start with already registered (what the first start registers), by model:
+#: the first-start step that registers it.
+DEFAULT_REGISTRATIONS = {
+    "forecasting": "api.tasks.forecasting:register_default_pipeline",
+    "sentiment": "api.tasks.social:register_shipped_sentiment",
+}
+
+
+@pytest.fixture(scope="session")
+def registered_templates(migrated_templates: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``registered_templates(model)``: the data dir of an MLflow store (``mlflow.db`` + ``mlartifacts``) in
+    which ``model``'s default version is registered and champion, made once per session by the same first-start
+    step the service runs, on an empty catalogue. Registering it in every test (logging the run, its metrics
+    as version tags one call each, the artifacts; for the classifier also its held-out evaluation) took seconds
+    per test; :func:`install_registered` copies it instead."""
+    import importlib
+
+    made: dict[str, Path] = {}
+
+    def template(model: str) -> Path:
+        if model not in made:
+            root = tmp_path_factory.mktemp(f"registered-{model}")
+            (root / "var").mkdir()
+            shutil.copyfile(migrated_templates["mlflow"], root / "var" / "mlflow.db")
+            shutil.copyfile(migrated_templates["sqlite"], root / "ioc.db")
+            module, _, function = DEFAULT_REGISTRATIONS[model].partition(":")
+            register = getattr(importlib.import_module(module), function)
+            svc = start_services(make_settings(root / "var", database_url=f"sqlite:///{root / 'ioc.db'}"))
+            try:
+                assert register(svc), f"{model}: nothing registered in the session's template"
+            finally:
+                svc.close()
+            made[model] = (root / "var").resolve()
+        return made[model]
+
+    return template
+
+
+def copy_data_dir(template: Path, target: Path) -> None:
+    """Make ``target`` a copy of the data dir ``template`` (made by services that are closed now): databases
+    (``*.db`` and their journals) are copied; every other file (MLflow artifacts, model files: written once,
+    then only read) is hard-linked; every path of ``template`` the MLflow database holds (experiments'
+    artifact locations, runs' artifact URIs, versions' sources) is rewritten to ``target``, so that the copy
+    reads and writes its own files only."""
+    import sqlite3
+
+    template, target = template.resolve(), target.resolve()
+
+    def copy(src: str, dst: str) -> object:
+        database = src.endswith((".db", ".db-wal", ".db-shm", ".db-journal"))
+        return shutil.copy2(src, dst) if database else os.link(src, dst)
+
+    shutil.copytree(template, target, dirs_exist_ok=True, copy_function=copy)
+    if not (target / "mlflow.db").is_file():
+        return
+    old, new = str(template), str(target)
+    with sqlite3.connect(target / "mlflow.db") as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for column in db.execute(f'PRAGMA table_info("{table}")').fetchall():
+                if column[2].upper().startswith(("VARCHAR", "TEXT", "CHAR")):
+                    db.execute(
+                        f'UPDATE "{table}" SET "{column[1]}" = replace("{column[1]}", ?, ?) '
+                        f'WHERE instr("{column[1]}", ?) > 0',
+                        (old, new, old),
+                    )
+    db.close()
+
+
+def install_registered(template: Path, settings: Settings) -> None:
+    """Give ``settings``' data dir, before its services start, a copy of the registered store ``template``
+    (:func:`registered_templates`): its ``mlflow.db`` and ``mlartifacts`` (:func:`copy_data_dir`)."""
+    copy_data_dir(template, settings.resolved_data_dir)
+
+
 def start_services(settings: Settings) -> Any:
     """The services an entry point would build: every capability's tasks plus the settings' plugins."""
     from api.services import Services

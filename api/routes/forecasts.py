@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, Viewer
 from api.errors import InvalidInput
 from api.schemas import ModelRef
+from forecasting import Series, forecast_frame, series_from_values
 
 #: Integer period indices stay within this many periods of 0, so that index arithmetic and the database's
 #: integers never overflow; calendar periods stay within years 1..9999.
 MAX_INDEX = 10**9
 MAX_YEAR = 9999
+_PER_YEAR = {"M": 12, "Q": 4, "Y": 1}
 
 router = APIRouter(tags=["forecasts"])
 
@@ -45,64 +46,49 @@ class ForecastsOut(BaseModel):
     forecasts: list[ForecastOut]
 
 
-def _periods(frequency: str, start: str | int, n: int, horizon: int) -> list[str | int]:
-    """The ``n`` periods from ``start``; 422 when they or the ``horizon`` periods after them leave the range
-    the service handles (integer indices within +-10^9, calendar periods up to year 9999)."""
-    from forecasting.series import parse_period
-
-    if isinstance(start, int) or (isinstance(start, str) and start.strip().lstrip("-").isdigit() and frequency != "Y"):
-        if isinstance(start, str) and len(start.strip()) > 12:
-            raise InvalidInput(f"start must be an index within +-{MAX_INDEX}; got {start[:20]!r}...")
-        s = int(start)
-        if abs(s) > MAX_INDEX or abs(s + n + horizon) > MAX_INDEX:
+def _check_range(series: Series, horizon: int) -> None:
+    """422 when the series or the ``horizon`` periods after it leave the range the service handles (integer
+    indices within +-10^9, calendar periods up to year 9999; the library already bounds where they start)."""
+    end = series.start + len(series) + horizon
+    if not series.calendar:
+        if abs(series.start) > MAX_INDEX or abs(end) > MAX_INDEX:
             raise InvalidInput(
-                f"start must be an index within +-{MAX_INDEX} (forecasts included); got {str(s)[:20]}",
+                f"start must be an index within +-{MAX_INDEX} (forecasts included); got {str(series.start)[:20]}",
                 code="validation_error",
             )
-        return list(range(s, s + n))
-    try:
-        _, ordinal, _ = parse_period(start, frequency)
-    except (ValueError, OverflowError) as e:
-        raise InvalidInput(f"start {start!r} is not a {frequency} period: {e}") from e
-    per_year = {"M": 12, "Q": 4, "Y": 1}[frequency]
-    if (ordinal + n + horizon - 1) // per_year > MAX_YEAR or ordinal < per_year:
+    elif (end - 1) // _PER_YEAR[series.freq] > MAX_YEAR:
         raise InvalidInput(
             f"the series and its {horizon} forecast periods must lie within years 1..{MAX_YEAR}; "
-            f"start {start!r} with {n} values goes past that",
+            f"{series.unique_id!r} from {series.periods[0]} with {len(series)} values goes past that",
             code="validation_error",
         )
-    if frequency == "M":
-        return [f"{o // 12:04d}-{o % 12 + 1:02d}" for o in range(ordinal, ordinal + n)]
-    if frequency == "Q":
-        return [f"{o // 4:04d}-Q{o % 4 + 1}" for o in range(ordinal, ordinal + n)]
-    return [f"{o:04d}" for o in range(ordinal, ordinal + n)]
 
 
 @router.post("/v1/forecasts", response_model=ForecastsOut)
 def post_forecasts(body: ForecastsIn, services: ServicesDep, _: Viewer) -> ForecastsOut:
     """Forecast series sent in the request with the champion pipeline (up to 1000 series)."""
-    from forecasting import forecast_frame
 
     top = services.settings.forecasting.max_horizon
     if body.horizon > top:
         raise InvalidInput(f"horizon must be between 1 and {top} periods; got {body.horizon}", code="validation_error")
     if any(not 0 < lv < 100 for lv in body.levels):
         raise InvalidInput(f"levels must be in (0, 100) percent; got {body.levels}", code="validation_error")
-    ids = [s.id for s in body.series]
+    series = [series_from_values(s.id, s.values, body.frequency, s.start) for s in body.series]
+    ids = [s.unique_id for s in series]
     if len(set(ids)) != len(ids):
         raise InvalidInput("series ids must be unique", detail=sorted({i for i in ids if ids.count(i) > 1}))
-    rows = []
-    for s in body.series:
-        for ds, y in zip(_periods(body.frequency, s.start, len(s.values), body.horizon), s.values, strict=True):
-            rows.append({"unique_id": s.id, "ds": ds, "y": y})
+    for s in series:
+        _check_range(s, body.horizon)
     served = services.champions.get("forecasting")
+    config = served.model.config
+    if short := [s.unique_id for s in series if len(s) < config.min_length]:
+        raise InvalidInput(f"series too short: need at least {config.min_length} values", detail=short)
     levels = sorted(set(body.levels))
     frame = forecast_frame(
-        pd.DataFrame(rows),
+        series,
         body.horizon,
         levels,
-        freq=body.frequency,
-        config=served.model.config,
+        config=config,
         n_jobs=1 if len(body.series) < 8 else -1,
     )
     out = []

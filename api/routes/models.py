@@ -14,9 +14,9 @@ from api.model_lifecycle import promote_version
 from api.schemas import JobAccepted
 from api.storage.tables import Indicator
 from api.stores.indicators import load_series
+from api.task_registry import TrainerOptionError
 from models import MODEL_NAMES
 from models.comparison import metrics_data, series_fingerprint
-from models.trainer_options import TrainerOptionError, check_trainer_params
 
 #: Backtest origins per series in a comparison: the forecasting trainer's (api/tasks/forecasting.py).
 COMPARE_WINDOWS = 3
@@ -141,7 +141,7 @@ def train(name: str, services: ServicesDep, who: Analyst, body: TrainIn | None =
         raise InvalidInput(f"model {name!r} has no trainer in this installation")
     params = body.params if body else {}
     try:
-        check_trainer_params(name, params)
+        services.tasks.check_trainer_params(name, params)
     except TrainerOptionError as e:
         raise InvalidInput(str(e), code=e.code, detail=e.detail) from e
     job = jobs.enqueue(services, "train", {"model": name, "params": params}, owner=who.subject)

@@ -183,4 +183,7 @@ def train_forecasting(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]
 def register(tasks: TaskRegistry) -> None:
     tasks.add_startup_step("forecasting.demo_data", load_demo_indicators, order=10)
     tasks.add_startup_step("forecasting.default_model", register_default_pipeline, order=20)
-    tasks.add_trainer("forecasting", train_forecasting)
+    from forecasting import PipelineConfig
+
+    # any field of the pipeline configuration
+    tasks.add_trainer("forecasting", train_forecasting, options=PipelineConfig().to_dict())

@@ -122,4 +122,4 @@ def train_sentiment_model(ctx: JobContext, params: dict[str, Any]) -> dict[str, 
 
 def register(tasks: TaskRegistry) -> None:
     tasks.add_startup_step("social.default_model", register_shipped_sentiment, order=40)
-    tasks.add_trainer("sentiment", train_sentiment_model)
+    tasks.add_trainer("sentiment", train_sentiment_model, options=("center_weight", "use_public"))

@@ -207,4 +207,4 @@ def train_speech(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def register(tasks: TaskRegistry) -> None:
     tasks.add_kind("transcribe", transcribe_job, timeout_s=12 * 3600)
     tasks.add_startup_step("speech.default_model", register_default_whisper, order=30)
-    tasks.add_trainer("speech", train_speech)
+    tasks.add_trainer("speech", train_speech, options=("source_dir", "quantization"))

@@ -11,10 +11,10 @@ from api.task_registry import TaskRegistry
 def train_job(ctx: JobContext) -> dict[str, Any]:
     name = ctx.payload["model"]
     trainers = ctx.services.tasks.trainers
-    fn = trainers.get(name)
-    if fn is None:
+    spec = trainers.get(name)
+    if spec is None:
         raise ValueError(f"no trainer for model {name!r}; known: {', '.join(sorted(trainers))}")
-    return fn(ctx, dict(ctx.payload.get("params") or {}))
+    return spec.fn(ctx, dict(ctx.payload.get("params") or {}))
 
 
 def register(tasks: TaskRegistry) -> None:

@@ -13,10 +13,20 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
+def settings(settings: Any, registered_templates: Any) -> Any:
+    """This module's tests start with the default pipeline registered as at first start (a copy of the
+    session's registered store, tests/conftest.py registered_templates)."""
+    from tests.conftest import install_registered
+
+    install_registered(registered_templates("forecasting"), settings)
+    return settings
+
+
+@pytest.fixture
 def api(client: Any, services: Any, auth: Any) -> Any:
     from api.tasks.forecasting import register_default_pipeline
 
-    register_default_pipeline(services)  # empty catalogue: registers without a backtest
+    assert register_default_pipeline(services) is None  # already registered (settings above)
     return client
 
 
@@ -278,8 +288,16 @@ def test_stateless_forecasts(api: Any, auth: Any) -> None:
         {"frequency": "W"},
         {"series": []},
         {"series": [{"id": "a", "start": "2015-Q1", "values": ["x"]}]},
+        {"series": [{"id": "a", "start": "2015-Q1", "values": [1.0, None, 2.0] * 8}]},
+        {"series": [{"id": "a", "start": "2015-Q1", "values": [1.0, 2.0]}]},
+        {"series": [{"id": "a", "start": "2015-Q5", "values": [1.0] * 12}]},
     ):
         assert api.post("/v1/forecasts", json=body | bad, headers=auth("viewer")).status_code == 422, bad
+    # an integer start is an index (the season length of the frequency kept): the periods are integers
+    index = body | {"series": [{"id": "i", "start": 7, "values": [float(10 + i % 4) for i in range(24)]}]}
+    r = api.post("/v1/forecasts", json=index, headers=auth("viewer"))
+    assert r.status_code == 200, r.text
+    assert [p["period"] for p in r.json()["forecasts"][0]["points"]] == [31, 32, 33, 34]
 
 
 @SQLITE_ONLY

@@ -14,10 +14,20 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
+def settings(settings: Any, registered_templates: Any) -> Any:
+    """This module's tests start with the default pipeline registered as at first start (a copy of the
+    session's registered store, tests/conftest.py registered_templates)."""
+    from tests.conftest import install_registered
+
+    install_registered(registered_templates("forecasting"), settings)
+    return settings
+
+
+@pytest.fixture
 def api(client: Any, services: Any, auth: Any) -> Any:
     from api.tasks.forecasting import register_default_pipeline
 
-    register_default_pipeline(services)  # empty catalogue: registers without a backtest
+    assert register_default_pipeline(services) is None  # already registered (settings above)
     return client
 
 

@@ -12,11 +12,22 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
+def settings(settings: Any, registered_templates: Any) -> Any:
+    """This module's tests start with the shipped classifier registered as at first start (a copy of the
+    session's registered store, tests/conftest.py registered_templates)."""
+    from tests.conftest import install_registered
+
+    install_registered(registered_templates("sentiment"), settings)
+    return settings
+
+
+@pytest.fixture
 def api(client: Any, services: Any) -> Any:
-    """A client whose `sentiment` champion is the shipped default classifier (version 1, as at first start)."""
+    """A client whose `sentiment` champion is the shipped default classifier (version 1, as at first start:
+    the first start's step finds it registered and does nothing)."""
     from api.tasks.social import register_shipped_sentiment
 
-    register_shipped_sentiment(services)
+    assert register_shipped_sentiment(services) is None
     return client
 
 
