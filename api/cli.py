@@ -316,7 +316,7 @@ def train(
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     job = jobs.enqueue(
-        services, "train", {"model": name, "params": params}, owner="system"
+        services, "train", {"model": name, "params": params}, owner="system", exclusive=f"train:{name}"
     )  # SYSTEM.subject: jobs the CLI starts belong to the system
     final = run_job_with_progress(services, job.id, f"train {name}")
     if final.status != "succeeded":

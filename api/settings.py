@@ -26,6 +26,9 @@ class JobSettings(BaseModel):
     plugins: list[str] = Field(
         default_factory=list, description="extra modules that register job kinds (imported by every process)"
     )
+    max_active_per_owner: int = Field(
+        5, ge=1, description="most queued + running jobs of one person or key (429 above; CLI jobs are exempt)"
+    )
 
 
 class ModelSettings(BaseModel):
@@ -113,6 +116,21 @@ class AuthSettings(BaseModel):
     throttle: ThrottleSettings = ThrottleSettings()
 
 
+class HttpSettings(BaseModel):
+    """Request bodies that arrive too slowly are cut (408) so that half-sent uploads cannot hold the server;
+    past ``max_inflight_bodies`` bodies being received at once, new ones are refused (503)."""
+
+    body_idle_s: float = Field(30.0, gt=0, description="longest wait for the next piece of a request body, seconds")
+    body_min_rate_bytes_s: int = Field(
+        16 * 1024, ge=0, description="slowest average body rate accepted after the grace period, bytes/s (0: none)"
+    )
+    body_grace_s: float = Field(10.0, ge=0, description="time before the minimum rate is enforced, seconds")
+    body_max_s: float = Field(3600.0, gt=0, description="longest time to receive one request body, seconds")
+    max_inflight_bodies: int = Field(64, ge=1, description="request bodies received at once (503 above)")
+    max_json_depth: int = Field(64, ge=2, description="deepest nesting of a JSON body (422 above)")
+    health_cache_s: float = Field(1.0, ge=0, description="how long a readiness answer (/health) is reused, seconds")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOC_", env_nested_delimiter="__", extra="ignore")
 
@@ -137,6 +155,7 @@ class Settings(BaseSettings):
     social: SocialSettings = SocialSettings()
     intake: IntakeSettings = IntakeSettings()
     auth: AuthSettings = AuthSettings()
+    http: HttpSettings = HttpSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
