@@ -115,7 +115,13 @@ def serve(
     _logging()
     settings = get_settings()
     application = create_app(settings, workers=workers)
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        limit_concurrency=settings.http.max_connections,
+    )
 
 
 @app.command()

@@ -82,10 +82,8 @@ class TooManyRequests(ServiceError):
 
 
 def error_body(code: str, message: str, detail: Any = None, error_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message, "detail": detail}
-    if error_id is not None:
-        body["error_id"] = error_id
-    return {"error": body}
+    """The error envelope; every answer carries an ``error_id`` (a new one when the caller logged none)."""
+    return {"error": {"code": code, "message": message, "detail": detail, "error_id": error_id or new_error_id()}}
 
 
 def new_error_id() -> str:

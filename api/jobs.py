@@ -168,9 +168,7 @@ def add(
         ) from e
     if owner is not None and owner not in UNCOUNTED_OWNERS:
         limit = services.settings.jobs.max_active_per_owner
-        active = session.scalar(
-            select(func.count()).select_from(Job).where(Job.owner == owner, Job.status.in_(ACTIVE))
-        )
+        active = session.scalar(select(func.count()).select_from(Job).where(Job.owner == owner, Job.status.in_(ACTIVE)))
         if (already := int(active or 0) - 1) >= limit:
             raise TooManyRequests(
                 f"you already have {already} jobs queued or running (IOC_JOBS__MAX_ACTIVE_PER_OWNER); "

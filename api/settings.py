@@ -56,6 +56,10 @@ class SpeechSettings(BaseModel):
 
 class ForecastingSettings(BaseModel):
     max_horizon: int = Field(120, ge=1, description="largest forecast horizon accepted, periods")
+    max_request_series: int = Field(100, ge=1, description="most series in one POST /v1/forecasts (413 above)")
+    max_request_values: int = Field(
+        20_000, ge=1, description="most values (series x length) in one POST /v1/forecasts (413 above)"
+    )
     demo_data_dir: Path | None = Field(
         None,
         description="demo files to load at first start instead of those shipped in the package "
@@ -77,6 +81,7 @@ class IntakeSettings(BaseModel):
 class SocialSettings(BaseModel):
     max_batch: int = Field(1000, ge=1, description="most texts in one sentiment request (413 above)")
     max_text_chars: int = Field(20_000, ge=1, description="longest text accepted, characters")
+    max_posts: int = Field(5000, ge=1, description="most posts in one POST /v1/social/posts, JSON or file (413 above)")
     public_data_dir: Path | None = Field(None, description="../shared/data/sentiment layout, for retraining")
 
 
@@ -127,6 +132,9 @@ class HttpSettings(BaseModel):
     body_grace_s: float = Field(10.0, ge=0, description="time before the minimum rate is enforced, seconds")
     body_max_s: float = Field(3600.0, gt=0, description="longest time to receive one request body, seconds")
     max_inflight_bodies: int = Field(64, ge=1, description="request bodies received at once (503 above)")
+    max_connections: int = Field(
+        1000, ge=1, description="connections and requests `ioc serve` handles at once (503 above; uvicorn)"
+    )
     max_json_depth: int = Field(64, ge=2, description="deepest nesting of a JSON body (422 above)")
     health_cache_s: float = Field(1.0, ge=0, description="how long a readiness answer (/health) is reused, seconds")
 

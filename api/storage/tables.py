@@ -16,9 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import false as sa_false
-from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -72,7 +72,13 @@ ACTIVE_JOB = text("status IN ('queued', 'running')")
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_active_exclusive_key", "exclusive_key", unique=True, sqlite_where=ACTIVE_JOB, postgresql_where=ACTIVE_JOB),
+        Index(
+            "ix_jobs_active_exclusive_key",
+            "exclusive_key",
+            unique=True,
+            sqlite_where=ACTIVE_JOB,
+            postgresql_where=ACTIVE_JOB,
+        ),
         Index("ix_jobs_owner_status", "owner", "status"),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -230,7 +230,9 @@ def test_writes_recover_after_the_sqlite_file_was_read_only(tmp_path: Path, migr
     shutil.copyfile(migrated_templates["sqlite"], db_dir / "ioc.db")
     (tmp_path / "var").mkdir()
     shutil.copyfile(migrated_templates["mlflow"], tmp_path / "var" / "mlflow.db")
-    services = start_services(make_settings(tmp_path / "var", database_url=f"sqlite:///{db_dir / 'ioc.db'}"))
+    services = start_services(
+        make_settings(tmp_path / "var", database_url=f"sqlite:///{db_dir / 'ioc.db'}", http={"health_cache_s": 0})
+    )
     try:
         analyst = {"Authorization": f"Bearer {make_key(services, 'analyst')}"}
         with TestClient(create_app(services=services, workers=0, run_startup=False)) as client:
@@ -272,7 +274,7 @@ def test_postgres_read_only_then_writable_again(postgres_url: str, tmp_path: Pat
 
     (tmp_path / "var").mkdir()
     shutil.copyfile(migrated_templates["mlflow"], tmp_path / "var" / "mlflow.db")
-    services = start_services(make_settings(tmp_path / "var", database_url=postgres_url))
+    services = start_services(make_settings(tmp_path / "var", database_url=postgres_url, http={"health_cache_s": 0}))
     name = make_url(postgres_url).database
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
 
