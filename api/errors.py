@@ -61,6 +61,12 @@ class PayloadTooLarge(ServiceError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A body or file of a kind the route does not take (wrong content type)."""
+
+    status, code = 415, "unsupported_media_type"
+
+
 class InvalidInput(ServiceError):
     """Well-formed request whose content is wrong (bad rows, too-short series, unreadable audio)."""
 

@@ -79,8 +79,9 @@ class SlowBodyGuard:
     are being received.
 
     A body is too slow when no piece comes for ``body_idle_s``, when after ``body_grace_s`` its average rate
-    falls under ``body_min_rate_bytes_s``, or when it is not complete after ``body_max_s``. Requests without a
-    body are not counted."""
+    falls under ``body_min_rate_bytes_s``, or when it is not complete after ``body_max_s``; the times are those
+    spent waiting for the client (not the app's own work between reads). Requests without a body are not
+    counted."""
 
     def __init__(self, app: ASGIApp, settings: HttpSettings) -> None:
         self.app = app
@@ -104,8 +105,8 @@ class SlowBodyGuard:
             return
         self.inflight += 1
         state = {"counted": True, "cut": False, "answered": False}
-        started = time.monotonic()
         received = 0
+        waited = 0.0  # seconds spent waiting for the client: time the app spends elsewhere is not its fault
 
         def release() -> None:
             if state["counted"]:
@@ -113,17 +114,18 @@ class SlowBodyGuard:
                 self.inflight -= 1
 
         async def timed() -> Message:
-            nonlocal received
+            nonlocal received, waited
             if not state["counted"]:  # the body is complete: waiting for a disconnect is not limited
                 return await receive()
-            now = time.monotonic()
-            wait = min(limits.body_idle_s, started + limits.body_max_s - now)
-            if limits.body_min_rate_bytes_s > 0:  # the latest time the rate is still met if nothing more comes
-                wait = min(wait, started + limits.body_grace_s + received / limits.body_min_rate_bytes_s - now)
+            wait = min(limits.body_idle_s, limits.body_max_s - waited)
+            if limits.body_min_rate_bytes_s > 0:  # the longest wait after which the rate is still met
+                wait = min(wait, limits.body_grace_s + received / limits.body_min_rate_bytes_s - waited)
             message: Message | None = None
             if wait > 0:
+                began = time.monotonic()
                 with anyio.move_on_after(wait):
                     message = await receive()
+                waited += time.monotonic() - began
             if message is None:
                 state["cut"] = True
                 release()

@@ -74,6 +74,9 @@ class IntakeSettings(BaseModel):
     max_bytes: int = Field(32 * 1024**2, gt=0, description="largest indicator file, bytes")
     max_rows: int = Field(200_000, gt=0, description="most rows in a file or the read sheet")
     max_cells: int = Field(4_000_000, gt=0, description="most cells (rows x columns) in a file or the read sheet")
+    max_uncompressed_bytes: int = Field(
+        256 * 1024**2, gt=0, description="largest total a workbook's zip declares once inflated, bytes (zip bombs)"
+    )
     max_problems: int = Field(50, gt=0, description="most problems listed in an error, warnings in a result")
     dry_run_rows: int = Field(2_000, ge=0, description="most parsed rows listed in a dry run's answer")
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
-from api.errors import InvalidInput, PayloadTooLarge
+from api.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from api.schemas import ModelRef, NoNulStr, UtcDatetime, body_schema
 from api.services import Services
 from api.settings import Settings
@@ -166,7 +166,13 @@ def _posts_from_file(data: bytes, filename: str, settings: Settings) -> list[dic
 
         cfg = settings.intake
         rows = min(cfg.max_rows, settings.social.max_posts + 1)
-        open_workbook(data, IntakeLimits(max_bytes=cfg.max_bytes, max_rows=rows, max_cells=cfg.max_cells))
+        limits = IntakeLimits(
+            max_bytes=cfg.max_bytes,
+            max_rows=rows,
+            max_cells=cfg.max_cells,
+            max_xlsx_uncompressed=cfg.max_uncompressed_bytes,
+        )
+        open_workbook(data, limits)
     try:
         if is_xlsx:
             frame = pd.read_excel(io.BytesIO(data), dtype=str)
@@ -221,9 +227,8 @@ async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) ->
             raise InvalidInput('expected {"posts": [...]}', code="validation_error")
         raw_posts = payload["posts"]
     else:
-        raise InvalidInput(
+        raise UnsupportedMediaType(
             f"unsupported content type {ctype or 'none'!r}: send JSON or a multipart 'file'",
-            code="unsupported_media_type",
         )
     cap = services.settings.social.max_posts
     if len(raw_posts) > cap:
