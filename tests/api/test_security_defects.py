@@ -398,3 +398,38 @@ def test_response_times_carry_their_offset(services: Any, client: Any, tmp_path:
         stamp = datetime.fromisoformat(body.json()[field])
         assert stamp.utcoffset() is not None, (field, body.json()[field])
         assert abs((stamp - datetime.now(UTC)).total_seconds()) < 120
+
+
+# --- 4: readiness is cheap, errors are documented ----------------------------------------------------------
+
+
+def test_readiness_is_computed_at_most_once_a_second(services: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.routes import health
+
+    calls = []
+    real = health._readiness
+
+    def counting(svc: Any) -> Any:
+        calls.append(1)
+        return real(svc)
+
+    health._readiness = counting  # type: ignore[assignment]
+    try:
+        with TestClient(create_app(services=services, workers=0, run_startup=False)) as client:
+            for _ in range(20):
+                assert client.get("/health").status_code == 200
+    finally:
+        health._readiness = real  # type: ignore[assignment]
+    assert len(calls) <= 2  # 20 requests in well under 2 s (health_cache_s is 1 s by default)
+
+
+def test_every_operation_documents_its_error_body(client: Any) -> None:
+    doc = client.get("/openapi.json").json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status in ("422", "default"):
+                schema = op["responses"].get(status, {}).get("content", {}).get("application/json", {}).get("schema")
+                assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
