@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 SEED = 15
-#: Generated cases per operation and phase (48 operations): about 60 s per mode (20 s of it setting up) on two busy cores.
+#: Generated cases per operation and phase (48 operations): about 60 s per mode on two busy cores.
 MAX_EXAMPLES = 4
 #: Failed authentications are throttled per address; the fuzzer sends many on purpose (missing, wrong
 #: keys), and a locked 127.0.0.1 would turn the rest of the run into 429s.
