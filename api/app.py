@@ -12,7 +12,7 @@ from starlette.types import Scope
 from api import web
 from api.authn import install_auth_handlers
 from api.errors import install_error_handlers
-from api.middleware import BodyLimit, InputGuard, RequestMetrics
+from api.middleware import BodyLimit, InputGuard, RequestMetrics, SlowBodyGuard
 from api.routes import (
     audit,
     dashboard,
@@ -27,6 +27,7 @@ from api.routes import (
 )
 from api.routes import session as session_routes
 from api.routes import users as users_routes
+from api.schemas import ERROR_RESPONSES
 from api.security_headers import SecurityHeaders
 from api.services import Services
 from api.settings import Settings, get_settings
@@ -88,8 +89,9 @@ def create_app(
             return settings.intake.max_bytes
         return settings.max_request_bytes
 
-    app.add_middleware(InputGuard)  # inside BodyLimit: it reads only bodies within the limit
+    app.add_middleware(InputGuard, max_depth=settings.http.max_json_depth)  # reads only bodies within the limit
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(SlowBodyGuard, settings=settings.http)  # outside both: their reads are timed too
     app.add_middleware(RequestMetrics, metrics=svc.metrics)
     app.add_middleware(
         SecurityHeaders, is_https=lambda scope: _is_https(scope, settings), hsts_max_age_s=settings.auth.hsts_max_age_s
@@ -97,9 +99,9 @@ def create_app(
 
     web.install(app)  # pages first: "/" is the overview page
     for module in (health, jobs, models, audit, indicators, sources, forecasts, transcriptions, social, dashboard):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     for router in (session_routes.router, session_routes.api_router, users_routes.router):
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     from fastapi.staticfiles import StaticFiles
 
     from api.routes.dashboard import STATIC_DIR

@@ -119,7 +119,13 @@ def serve(
     _logging()
     settings = get_settings()
     application = create_app(settings, workers=workers)
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        limit_concurrency=settings.http.max_connections,
+    )
 
 
 @app.command()
@@ -355,7 +361,7 @@ def train(
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     job = jobs.enqueue(
-        services, "train", {"model": name, "params": params}, owner="system"
+        services, "train", {"model": name, "params": params}, owner="system", exclusive=f"train:{name}"
     )  # SYSTEM.subject: jobs the CLI starts belong to the system
     final = run_job_with_progress(services, job.id, f"train {name}")
     if final.status != "succeeded":

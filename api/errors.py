@@ -61,6 +61,12 @@ class PayloadTooLarge(ServiceError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A body or file of a kind the route does not take (wrong content type)."""
+
+    status, code = 415, "unsupported_media_type"
+
+
 class InvalidInput(ServiceError):
     """Well-formed request whose content is wrong (bad rows, too-short series, unreadable audio)."""
 
@@ -71,11 +77,19 @@ class Unavailable(ServiceError):
     status, code = 503, "unavailable"
 
 
+class TooManyRequests(ServiceError):
+    """A quota is used up: answered 429 with ``Retry-After`` (whole seconds)."""
+
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, detail: Any = None, code: str | None = None) -> None:
+        super().__init__(message, detail=detail, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 def error_body(code: str, message: str, detail: Any = None, error_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message, "detail": detail}
-    if error_id is not None:
-        body["error_id"] = error_id
-    return {"error": body}
+    """The error envelope; every answer carries an ``error_id`` (a new one when the caller logged none)."""
+    return {"error": {"code": code, "message": message, "detail": detail, "error_id": error_id or new_error_id()}}
 
 
 def new_error_id() -> str:
@@ -168,6 +182,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         error_id = new_error_id()
         logger.log(logging.ERROR if exc.status >= 500 else logging.INFO, "error %s: %s %s", error_id, exc.status, exc)
         body = error_body(exc.code, redact_paths(exc.message), _redacted(exc.detail), error_id)

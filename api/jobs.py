@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.errors import NotFound, Unavailable, client_message, new_error_id
+from api.errors import Conflict, NotFound, TooManyRequests, Unavailable, client_message, new_error_id
 from api.storage.tables import Job, utcnow
 
 if TYPE_CHECKING:
@@ -107,20 +109,42 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-def enqueue(
+#: Seconds a client whose queue is full is told to wait (``Retry-After``) before asking again.
+QUEUE_FULL_RETRY_AFTER_S = 30
+#: Owners no queue bound counts: jobs of the CLI and the startup steps.
+UNCOUNTED_OWNERS = frozenset({"system"})
+#: PostgreSQL advisory lock (transaction scope) that serialises admissions, so the checks and the insert
+#: are one step; SQLite needs none: the INSERT takes its single write lock before the checks read.
+_ADMISSION_LOCK = 0x10C_0B5
+ACTIVE = ("queued", "running")
+
+
+def add(
+    session: Session,
     services: Services,
     kind: str,
     payload: dict[str, Any],
     *,
     owner: str | None = None,
     job_id: str | None = None,
+    exclusive: str | None = None,
 ) -> Job:
-    """Store a queued job and put its id on the queue. Unknown kinds are a programming error.
+    """Add a queued job to ``session``'s transaction (call :func:`submit` after it commits), admitted by two
+    rules, atomically in both databases:
 
-    ``owner`` is the subject of who asked (:attr:`api.auth.Principal.subject`): it and admins may read the
-    job; None (or ``"system"``) for jobs only admins read."""
+    - ``exclusive`` (``"train:forecasting"``): at most one queued or running job holds the key (a unique
+      index enforces it); another is refused with :class:`~api.errors.Conflict` ``job_in_progress``, whose
+      detail names the holder's ``job_id``;
+    - an owner has at most ``IOC_JOBS__MAX_ACTIVE_PER_OWNER`` queued + running jobs; past that
+      :class:`~api.errors.TooManyRequests` ``queue_full`` (429, ``Retry-After``). The CLI's jobs (owner
+      ``"system"`` or None) are not counted.
+
+    Unknown kinds are a programming error (ValueError)."""
     if kind not in services.tasks.kinds:
         raise ValueError(f"unknown job kind {kind!r}, expected one of: {', '.join(services.tasks.kind_names())}")
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMISSION_LOCK})
     job = Job(
         id=job_id or new_job_id(),
         kind=kind,
@@ -128,12 +152,46 @@ def enqueue(
         payload=payload,
         owner=owner,
         max_attempts=services.settings.jobs.max_attempts,
+        exclusive_key=exclusive,
     )
-    with services.db.transaction() as s:
-        s.add(job)
+    session.add(job)
+    try:
+        session.flush()
+    except IntegrityError as e:
+        holder = _holder(services, exclusive) if exclusive else None
+        if holder is None:
+            raise
+        raise Conflict(
+            f"job {holder} ({kind}) is already queued or running for {exclusive!r}; wait for it to finish",
+            code="job_in_progress",
+            detail={"job_id": holder},
+        ) from e
+    if owner is not None and owner not in UNCOUNTED_OWNERS:
+        limit = services.settings.jobs.max_active_per_owner
+        active = session.scalar(select(func.count()).select_from(Job).where(Job.owner == owner, Job.status.in_(ACTIVE)))
+        if (already := int(active or 0) - 1) >= limit:
+            raise TooManyRequests(
+                f"you already have {already} jobs queued or running (IOC_JOBS__MAX_ACTIVE_PER_OWNER); "
+                "wait for one to finish",
+                code="queue_full",
+                retry_after=QUEUE_FULL_RETRY_AFTER_S,
+                detail={"active": already, "limit": limit},
+            )
+    return job
+
+
+def _holder(services: Services, exclusive: str) -> str | None:
+    """The id of the queued or running job that holds ``exclusive`` (read outside the failed transaction)."""
+    with services.db.session() as s:
+        return s.scalar(select(Job.id).where(Job.exclusive_key == exclusive, Job.status.in_(ACTIVE)).limit(1))
+
+
+def submit(services: Services, job: Job) -> Job:
+    """Put a committed job's id on the queue. When the queue backend is down the job is marked failed (so
+    nobody waits on a job no worker will run) and :class:`~api.errors.Unavailable` is raised."""
     try:
         services.queue.enqueue(job.id)
-    except Exception as e:  # the queue backend is down: do not leave a job that nobody will run
+    except Exception as e:
         error_id = new_error_id()
         logger.exception("error %s: job %s could not be queued", error_id, job.id)
         with services.db.transaction() as s:
@@ -144,6 +202,24 @@ def enqueue(
             )
         raise Unavailable("the job queue is unavailable; try again later", detail={"error_id": error_id}) from e
     return job
+
+
+def enqueue(
+    services: Services,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    owner: str | None = None,
+    job_id: str | None = None,
+    exclusive: str | None = None,
+) -> Job:
+    """Store a queued job (:func:`add`, with its admission rules) and put its id on the queue (:func:`submit`).
+
+    ``owner`` is the subject of who asked (:attr:`api.auth.Principal.subject`): it and admins may read the
+    job; None (or ``"system"``) for jobs only admins read."""
+    with services.db.transaction() as s:
+        job = add(s, services, kind, payload, owner=owner, job_id=job_id, exclusive=exclusive)
+    return submit(services, job)
 
 
 def get_job(services: Services, job_id: str, who: Principal | None = None) -> Job:

@@ -1,5 +1,5 @@
-"""ASGI middleware: request body limits (413), refusal of input no database stores (422), and Prometheus
-request metrics."""
+"""ASGI middleware: request body limits (413), slow bodies cut (408) and a cap on bodies received at once
+(503), refusal of input no database stores (422), and Prometheus request metrics."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PayloadTooLarge, error_body
 from api.metrics import Metrics
+from api.settings import HttpSettings
 
 
 class BodyLimit:
@@ -61,6 +63,128 @@ class BodyLimit:
                 await _send_413(send, limit)
 
 
+class _BodyTooSlow(Exception):
+    """The request body did not arrive in time (raised from the wrapped ``receive``)."""
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope.get("headers") or [])
+    length = headers.get(b"content-length", b"0").strip()
+    return b"chunked" in headers.get(b"transfer-encoding", b"").lower() or (length.isdigit() and int(length) > 0)
+
+
+class SlowBodyGuard:
+    """Cut request bodies that arrive too slowly with 408 (``request_timeout``), so half-sent uploads cannot hold
+    the server; refuse new bodies with 503 (``too_many_uploads``, ``Retry-After``) while ``max_inflight_bodies``
+    are being received.
+
+    A body is too slow when no piece comes for ``body_idle_s``, when after ``body_grace_s`` its average rate
+    falls under ``body_min_rate_bytes_s``, or when it is not complete after ``body_max_s``; the times are those
+    spent waiting for the client (not the app's own work between reads). Requests without a body are not
+    counted."""
+
+    def __init__(self, app: ASGIApp, settings: HttpSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.inflight = 0  # bodies being received now (one event loop: no lock needed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        limits = self.settings
+        if self.inflight >= limits.max_inflight_bodies:
+            await _send_error(
+                send,
+                503,
+                "too_many_uploads",
+                f"{limits.max_inflight_bodies} request bodies are being received; try again shortly",
+                {"limit": limits.max_inflight_bodies},
+                [(b"retry-after", b"1")],
+            )
+            return
+        self.inflight += 1
+        state = {"counted": True, "cut": False, "answered": False}
+        received = 0
+        waited = 0.0  # seconds spent waiting for the client: time the app spends elsewhere is not its fault
+
+        def release() -> None:
+            if state["counted"]:
+                state["counted"] = False
+                self.inflight -= 1
+
+        async def timed() -> Message:
+            nonlocal received, waited
+            if not state["counted"]:  # the body is complete: waiting for a disconnect is not limited
+                return await receive()
+            wait = min(limits.body_idle_s, limits.body_max_s - waited)
+            if limits.body_min_rate_bytes_s > 0:  # the longest wait after which the rate is still met
+                wait = min(wait, limits.body_grace_s + received / limits.body_min_rate_bytes_s - waited)
+            message: Message | None = None
+            if wait > 0:
+                began = time.monotonic()
+                with anyio.move_on_after(wait):
+                    message = await receive()
+                waited += time.monotonic() - began
+            if message is None:
+                state["cut"] = True
+                release()
+                raise _BodyTooSlow
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    release()
+            else:
+                release()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["cut"]:  # whatever the framework makes of the interrupted read, the answer is 408
+                if not state["answered"]:
+                    state["answered"] = True
+                    await _send_408(send, received)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, timed, guarded_send)
+        except _BodyTooSlow:
+            if not state["answered"]:
+                state["answered"] = True
+                await _send_408(send, received)
+        finally:
+            release()
+
+
+async def _send_408(send: Send, received: int) -> None:
+    await _send_error(
+        send,
+        408,
+        "request_timeout",
+        "the request body arrived too slowly and was cut; send it again on a faster connection",
+        {"received_bytes": received},
+        [(b"connection", b"close")],
+    )
+
+
+async def _send_error(
+    send: Send, status: int, code: str, message: str, detail: Any, headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps(error_body(code, message, detail)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 #: Default deepest nesting of a JSON body; no request of the API nests deeper than a few levels.
 MAX_JSON_DEPTH = 64
 
@@ -82,6 +206,17 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
+_JSON_NON_NUMBER = re.compile(rb"(?<![\w.])-?(?:NaN|Infinity)(?![\w.])")
+
+
+def has_non_number(body: bytes) -> bool:
+    """Whether the JSON ``body`` holds ``NaN`` or ``Infinity`` outside strings: not JSON (RFC 8259), yet
+    Python's parser takes them and they would reach the models and the database."""
+    if b"NaN" not in body and b"Infinity" not in body:
+        return False
+    return _JSON_NON_NUMBER.search(_JSON_STRING.sub(b'""', body)) is not None
+
+
 def has_nul(body: bytes) -> bool:
     """Whether the JSON ``body`` holds a NUL character (``\u0000`` or a raw 0 byte): PostgreSQL stores no text
     with one, so the service refuses it everywhere (SQLite too) for one behaviour."""
@@ -90,7 +225,8 @@ def has_nul(body: bytes) -> bool:
 
 class InputGuard:
     """422 before any parsing for what no route can store: a NUL character in the path, the query string, a
-    JSON or form body, and JSON nested deeper than ``max_depth`` (the parser would recurse until it fails)."""
+    JSON or form body, ``NaN``/``Infinity`` in JSON, and JSON nested deeper than ``max_depth`` (the parser
+    would recurse until it fails)."""
 
     def __init__(self, app: ASGIApp, max_depth: int = MAX_JSON_DEPTH) -> None:
         self.app = app
@@ -121,6 +257,9 @@ class InputGuard:
         body = b"".join(chunks)
         if (is_json and has_nul(body)) or (is_form and (b"%00" in body or b"\x00" in body)):
             await _send_422(send, "nul_character", "the request holds a NUL character (\\u0000); remove it")
+            return
+        if is_json and has_non_number(body):
+            await _send_422(send, "not_a_number", "NaN and Infinity are not JSON numbers; send null or a number")
             return
         if is_json and (depth := json_depth(body)) > self.max_depth:
             await _send_422(

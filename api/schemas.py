@@ -95,3 +95,23 @@ class JobAccepted(BaseModel):
     id: str
     status: str
     kind: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="a stable machine-readable code, e.g. validation_error, job_in_progress")
+    message: str = Field(description="what went wrong and what is expected, for a person")
+    detail: Any = Field(None, description="structured facts about the error (limits, positions, the job id...)")
+    error_id: str | None = Field(None, description="quote it to the operator: the log line with the full error")
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": {code, message, detail, error_id}}``."""
+
+    error: ErrorDetail
+
+
+#: Error answers every API route may give, for the OpenAPI document (``default``: any other status).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorOut, "description": "invalid input (validation_error, nul_character, too_deep, ...)"},
+    "default": {"model": ErrorOut, "description": "an error: 401, 403, 404, 408, 409, 413, 415, 429, 503, ..."},
+}

@@ -26,6 +26,9 @@ class JobSettings(BaseModel):
     plugins: list[str] = Field(
         default_factory=list, description="extra modules that register job kinds (imported by every process)"
     )
+    max_active_per_owner: int = Field(
+        5, ge=1, description="most queued + running jobs of one person or key (429 above; CLI jobs are exempt)"
+    )
 
 
 class ModelSettings(BaseModel):
@@ -53,6 +56,10 @@ class SpeechSettings(BaseModel):
 
 class ForecastingSettings(BaseModel):
     max_horizon: int = Field(120, ge=1, description="largest forecast horizon accepted, periods")
+    max_request_series: int = Field(100, ge=1, description="most series in one POST /v1/forecasts (413 above)")
+    max_request_values: int = Field(
+        20_000, ge=1, description="most values (series x length) in one POST /v1/forecasts (413 above)"
+    )
     demo_data_dir: Path | None = Field(
         None,
         description="demo files to load at first start instead of those shipped in the package "
@@ -67,6 +74,9 @@ class IntakeSettings(BaseModel):
     max_bytes: int = Field(32 * 1024**2, gt=0, description="largest indicator file, bytes")
     max_rows: int = Field(200_000, gt=0, description="most rows in a file or the read sheet")
     max_cells: int = Field(4_000_000, gt=0, description="most cells (rows x columns) in a file or the read sheet")
+    max_uncompressed_bytes: int = Field(
+        256 * 1024**2, gt=0, description="largest total a workbook's zip declares once inflated, bytes (zip bombs)"
+    )
     max_problems: int = Field(50, gt=0, description="most problems listed in an error, warnings in a result")
     dry_run_rows: int = Field(2_000, ge=0, description="most parsed rows listed in a dry run's answer")
 
@@ -98,6 +108,7 @@ class SourceSettings(BaseModel):
 class SocialSettings(BaseModel):
     max_batch: int = Field(1000, ge=1, description="most texts in one sentiment request (413 above)")
     max_text_chars: int = Field(20_000, ge=1, description="longest text accepted, characters")
+    max_posts: int = Field(5000, ge=1, description="most posts in one POST /v1/social/posts, JSON or file (413 above)")
     public_data_dir: Path | None = Field(None, description="../shared/data/sentiment layout, for retraining")
 
 
@@ -137,6 +148,24 @@ class AuthSettings(BaseModel):
     throttle: ThrottleSettings = ThrottleSettings()
 
 
+class HttpSettings(BaseModel):
+    """Request bodies that arrive too slowly are cut (408) so that half-sent uploads cannot hold the server;
+    past ``max_inflight_bodies`` bodies being received at once, new ones are refused (503)."""
+
+    body_idle_s: float = Field(30.0, gt=0, description="longest wait for the next piece of a request body, seconds")
+    body_min_rate_bytes_s: int = Field(
+        16 * 1024, ge=0, description="slowest average body rate accepted after the grace period, bytes/s (0: none)"
+    )
+    body_grace_s: float = Field(10.0, ge=0, description="time before the minimum rate is enforced, seconds")
+    body_max_s: float = Field(3600.0, gt=0, description="longest time to receive one request body, seconds")
+    max_inflight_bodies: int = Field(64, ge=1, description="request bodies received at once (503 above)")
+    max_connections: int = Field(
+        1000, ge=1, description="connections and requests `ioc serve` handles at once (503 above; uvicorn)"
+    )
+    max_json_depth: int = Field(64, ge=2, description="deepest nesting of a JSON body (422 above)")
+    health_cache_s: float = Field(1.0, ge=0, description="how long a readiness answer (/health) is reused, seconds")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOC_", env_nested_delimiter="__", extra="ignore")
 
@@ -162,6 +191,7 @@ class Settings(BaseSettings):
     intake: IntakeSettings = IntakeSettings()
     sources: SourceSettings = SourceSettings()
     auth: AuthSettings = AuthSettings()
+    http: HttpSettings = HttpSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

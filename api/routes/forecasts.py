@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, Viewer
-from api.errors import InvalidInput
+from api.errors import InvalidInput, PayloadTooLarge
 from api.schemas import ModelRef
 from forecasting import Series, forecast_frame, series_from_values
 
@@ -66,9 +66,25 @@ def _check_range(series: Series, horizon: int) -> None:
 
 @router.post("/v1/forecasts", response_model=ForecastsOut)
 def post_forecasts(body: ForecastsIn, services: ServicesDep, _: Viewer) -> ForecastsOut:
-    """Forecast series sent in the request with the champion pipeline (up to 1000 series)."""
+    """Forecast series sent in the request with the champion pipeline: up to
+    `IOC_FORECASTING__MAX_REQUEST_SERIES` series (100) and `IOC_FORECASTING__MAX_REQUEST_VALUES` values in all
+    (20,000); 413 above."""
 
-    top = services.settings.forecasting.max_horizon
+    cfg = services.settings.forecasting
+    n_values = sum(len(s.values) for s in body.series)
+    if len(body.series) > cfg.max_request_series or n_values > cfg.max_request_values:
+        raise PayloadTooLarge(
+            f"at most {cfg.max_request_series} series and {cfg.max_request_values} values per request "
+            f"(IOC_FORECASTING__MAX_REQUEST_SERIES, IOC_FORECASTING__MAX_REQUEST_VALUES); got {len(body.series)} "
+            f"series and {n_values} values: split the request",
+            detail={
+                "series": len(body.series),
+                "values": n_values,
+                "max_series": cfg.max_request_series,
+                "max_values": cfg.max_request_values,
+            },
+        )
+    top = cfg.max_horizon
     if body.horizon > top:
         raise InvalidInput(f"horizon must be between 1 and {top} periods; got {body.horizon}", code="validation_error")
     if any(not 0 < lv < 100 for lv in body.levels):

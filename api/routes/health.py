@@ -4,9 +4,11 @@ takes writes, the queue answers) and Prometheus metrics."""
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
@@ -57,10 +59,34 @@ def _database(services: Services) -> str:
 _READY_RESPONSES: dict[int | str, dict[str, Any]] = {503: {"model": Health, "description": "a check failed"}}
 
 
+class _Readiness:
+    """The last readiness answer, reused for ``IOC_HTTP__HEALTH_CACHE_S`` (probes and load balancers ask often;
+    one computation at a time, the others wait for its answer)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.at = -float("inf")
+        self.answer: Health | None = None
+
+
 @router.get("/health", response_model=Health, responses=_READY_RESPONSES)
-def health(services: ServicesDep) -> Any:
+def health(request: Request, services: ServicesDep) -> Any:
     """Readiness plus the versions being served; no key needed. 503 "degraded" when the database does not
-    take a write or the queue does not answer."""
+    take a write or the queue does not answer. Computed at most once per `IOC_HTTP__HEALTH_CACHE_S` (1 s)."""
+    cache: _Readiness | None = getattr(request.app.state, "readiness", None)
+    if cache is None:
+        cache = request.app.state.readiness = _Readiness()
+    with cache.lock:
+        if cache.answer is None or time.monotonic() - cache.at >= services.settings.http.health_cache_s:
+            cache.answer = _readiness(services)
+            cache.at = time.monotonic()
+        body = cache.answer
+    if body.status != "ok":
+        return JSONResponse(body.model_dump(mode="json"), status_code=503)
+    return body
+
+
+def _readiness(services: Services) -> Health:
     from importlib.metadata import version
 
     checks: dict[str, str] = {"database": _database(services)}
@@ -88,10 +114,7 @@ def health(services: ServicesDep) -> Any:
             failed_version=entry.get("failed_version"),
         )
     ok = all(v == "ok" for v in checks.values())
-    body = Health(status="ok" if ok else "degraded", version=version("dieu-hanh-ai"), checks=checks, models=models)
-    if not ok:
-        return JSONResponse(body.model_dump(mode="json"), status_code=503)
-    return body
+    return Health(status="ok" if ok else "degraded", version=version("dieu-hanh-ai"), checks=checks, models=models)
 
 
 router.add_api_route(

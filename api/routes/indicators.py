@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
-from api.errors import BadRequest, InvalidInput, NotFound
+from api.errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
 from api.schemas import UtcDatetime, body_schema
 from api.services import Services
 from api.spreadsheet import safe_cell, safe_frame, unsafe_cell
@@ -663,9 +663,8 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None,
         return await upload.read(), upload.filename, upload.content_type, fields
     if ctype in {"text/csv", "application/csv", "text/plain", XLSX, "application/octet-stream"}:
         return await request.body(), None, ctype, {}
-    raise InvalidInput(
+    raise UnsupportedMediaType(
         f"unsupported content type {ctype or 'none'!r}: send a multipart 'file', text/csv or an XLSX body",
-        code="unsupported_media_type",
     )
 
 

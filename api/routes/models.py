@@ -135,7 +135,10 @@ def promote(name: str, body: PromoteIn, services: ServicesDep, who: Analyst) -> 
 
 @router.post("/{name}/train", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted)
 def train(name: str, services: ServicesDep, who: Analyst, body: TrainIn | None = None) -> JobAccepted:
-    """Start a training job; the run is logged to MLflow and registered as a new version (not promoted)."""
+    """Start a training job; the run is logged to MLflow and registered as a new version (not promoted).
+
+    One training per model at a time: 409 `job_in_progress` (its `detail.job_id`) while one is queued or
+    running; 429 `queue_full` past `IOC_JOBS__MAX_ACTIVE_PER_OWNER` jobs of the caller."""
     _check_name(name)
     if name not in services.tasks.trainable_models():
         raise InvalidInput(f"model {name!r} has no trainer in this installation")
@@ -144,7 +147,9 @@ def train(name: str, services: ServicesDep, who: Analyst, body: TrainIn | None =
         services.tasks.check_trainer_params(name, params)
     except TrainerOptionError as e:
         raise InvalidInput(str(e), code=e.code, detail=e.detail) from e
-    job = jobs.enqueue(services, "train", {"model": name, "params": params}, owner=who.subject)
+    job = jobs.enqueue(
+        services, "train", {"model": name, "params": params}, owner=who.subject, exclusive=f"train:{name}"
+    )
     with services.db.transaction() as s:
         audit.record(s, who, "model.train", "model", name, {"job_id": job.id})
     return JobAccepted(id=job.id, status=job.status, kind=job.kind)

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api import audit
 from api.auth import Principal
 from api.deps import Analyst, ServicesDep, SessionDep, Viewer
-from api.errors import InvalidInput, PayloadTooLarge
+from api.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from api.schemas import ModelRef, NoNulStr, UtcDatetime, body_schema
 from api.services import Services
+from api.settings import Settings
 
 if TYPE_CHECKING:
     from social_listening.scoring import TextScore
@@ -28,7 +29,6 @@ from api.stores import posts as posts_store
 router = APIRouter(tags=["social listening"])
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-MAX_POSTS = 5000
 #: Largest number a post id or an offset may be (the database's 32-bit integers).
 MAX_ID = 2**31 - 1
 MAX_OFFSET = MAX_ID
@@ -146,7 +146,9 @@ def sentiment(body: SentimentIn, services: ServicesDep, _: Viewer) -> SentimentO
     return SentimentOut(model=ModelRef(name="sentiment", version=version), results=[_result(x) for x in scores])
 
 
-def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
+def _posts_from_file(data: bytes, filename: str, settings: Settings) -> list[dict[str, Any]]:
+    """The rows of a posts file; a workbook is vetted first (zip bomb, rows and cells within the intake caps
+    and one row per post at most ``IOC_SOCIAL__MAX_POSTS`` plus the header) without inflating it."""
     if not data.strip():
         raise InvalidInput("the posts file is empty: expected columns id,text,source,created_at", code="empty_file")
     is_xlsx = filename.lower().endswith((".xlsx", ".xlsm"))
@@ -158,6 +160,19 @@ def _posts_from_file(data: bytes, filename: str) -> list[dict[str, Any]]:
         )
     if not is_xlsx and b"\x00" in data:
         raise InvalidInput("the posts file holds NUL characters; save it as UTF-8 CSV", code="nul_character")
+    if is_xlsx:
+        from forecasting.intake import IntakeLimits
+        from forecasting.intake.grid import open_workbook
+
+        cfg = settings.intake
+        rows = min(cfg.max_rows, settings.social.max_posts + 1)
+        limits = IntakeLimits(
+            max_bytes=cfg.max_bytes,
+            max_rows=rows,
+            max_cells=cfg.max_cells,
+            max_xlsx_uncompressed=cfg.max_uncompressed_bytes,
+        )
+        open_workbook(data, limits)
     try:
         if is_xlsx:
             frame = pd.read_excel(io.BytesIO(data), dtype=str)
@@ -201,7 +216,8 @@ async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) ->
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("multipart upload needs a 'file' field", code="validation_error")
-        raw_posts = _posts_from_file(await upload.read(), upload.filename or "")
+        data, name = await upload.read(), upload.filename or ""
+        raw_posts = await run_in_threadpool(_posts_from_file, data, name, services.settings)
     elif ctype == "application/json":
         try:
             payload = await request.json()
@@ -211,12 +227,15 @@ async def ingest_posts(request: Request, services: ServicesDep, who: Analyst) ->
             raise InvalidInput('expected {"posts": [...]}', code="validation_error")
         raw_posts = payload["posts"]
     else:
-        raise InvalidInput(
+        raise UnsupportedMediaType(
             f"unsupported content type {ctype or 'none'!r}: send JSON or a multipart 'file'",
-            code="unsupported_media_type",
         )
-    if len(raw_posts) > MAX_POSTS:
-        raise PayloadTooLarge(f"at most {MAX_POSTS} posts per request; got {len(raw_posts)}")
+    cap = services.settings.social.max_posts
+    if len(raw_posts) > cap:
+        raise PayloadTooLarge(
+            f"at most {cap} posts per request (IOC_SOCIAL__MAX_POSTS); got {len(raw_posts)}",
+            detail={"posts": len(raw_posts), "limit": cap},
+        )
     if not raw_posts:
         raise InvalidInput("no posts given", code="validation_error")
     posts = []

@@ -270,6 +270,8 @@ def _create(
 ) -> Job:
     job_id = jobs.new_job_id()
     with services.db.transaction() as s:
+        # the job first: a full queue (429) refuses the upload before anything is stored
+        job = jobs.add(s, services, "transcribe", {"transcription_id": tid}, owner=who.subject, job_id=job_id)
         transcripts.create(
             s,
             transcription_id=tid,
@@ -287,7 +289,7 @@ def _create(
         audit.record(
             s, who, "transcription.create", "transcription", tid, {"filename": filename, "duration_s": duration_s}
         )
-    return jobs.enqueue(services, "transcribe", {"transcription_id": tid}, owner=who.subject, job_id=job_id)
+    return jobs.submit(services, job)
 
 
 @router.get("", response_model=list[TranscriptionSummary])

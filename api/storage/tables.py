@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -64,8 +65,22 @@ class HealthProbe(Base):
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+#: Statuses in which a job holds its exclusive key and counts towards its owner's queue.
+ACTIVE_JOB = text("status IN ('queued', 'running')")
+
+
 class Job(Base):
     __tablename__ = "jobs"
+    __table_args__ = (
+        Index(
+            "ix_jobs_active_exclusive_key",
+            "exclusive_key",
+            unique=True,
+            sqlite_where=ACTIVE_JOB,
+            postgresql_where=ACTIVE_JOB,
+        ),
+        Index("ix_jobs_owner_status", "owner", "status"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
@@ -84,6 +99,8 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: at most one queued or running job holds each key (``"train:forecasting"``: one training per model)
+    exclusive_key: Mapped[str | None] = mapped_column(String(120), default=None)
 
 
 class Indicator(Base):

@@ -33,7 +33,11 @@ class ReadOptions:
 def intake_limits(services: Services) -> IntakeLimits:
     cfg = services.settings.intake
     return IntakeLimits(
-        max_bytes=cfg.max_bytes, max_rows=cfg.max_rows, max_cells=cfg.max_cells, max_problems=cfg.max_problems
+        max_bytes=cfg.max_bytes,
+        max_rows=cfg.max_rows,
+        max_cells=cfg.max_cells,
+        max_problems=cfg.max_problems,
+        max_xlsx_uncompressed=cfg.max_uncompressed_bytes,
     )
 
 

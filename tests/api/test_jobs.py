@@ -191,3 +191,91 @@ def test_job_route_shows_progress(svc: Services, tmp_path: Path) -> None:
         )
         body = client.get(f"/v1/jobs/{job.id}", headers=headers).json()
         assert body["progress"] == 1.0 and body["result"] == {"steps": 2, "resumed_from": 0}
+
+
+# --- admission: one job per exclusive key, a bounded queue per owner (issue 15, defect 4) -----------------
+
+
+def _race(n: int, call: Any) -> tuple[list[Any], list[BaseException]]:
+    """``call(i)`` from ``n`` threads released together; (results, errors)."""
+    import threading
+
+    barrier = threading.Barrier(n)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out = call(i)
+        except BaseException as e:
+            with lock:
+                errors.append(e)
+        else:
+            with lock:
+                results.append(out)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results, errors
+
+
+def test_one_job_per_exclusive_key_even_when_racing(svc: Services, tmp_path: Path) -> None:
+    from api.errors import Conflict
+    from api.storage.tables import Job
+
+    payload = {"steps": 1, "step_s": 0, "log": str(tmp_path / "l")}
+    accepted, refused = _race(8, lambda i: jobs.enqueue(svc, "count", payload, owner=f"o{i}", exclusive="train:x"))
+    assert len(accepted) == 1, refused
+    assert len(refused) == 7 and all(isinstance(e, Conflict) for e in refused), refused
+    assert {e.code for e in refused} == {"job_in_progress"}  # type: ignore[attr-defined]
+    assert {e.detail["job_id"] for e in refused} == {accepted[0].id}  # type: ignore[attr-defined]
+    with svc.db.session() as s:
+        assert s.query(Job).count() == 1
+    # running still holds the key; once it finished, the next one is admitted
+    assert svc.queue.run_next()
+    assert jobs.get_job(svc, accepted[0].id).status == "succeeded"
+    again = jobs.enqueue(svc, "count", payload, owner="o1", exclusive="train:x")
+    assert again.status == "queued"
+
+
+def test_a_bounded_queue_per_owner_even_when_racing(svc: Services, tmp_path: Path) -> None:
+    from api.errors import TooManyRequests
+
+    limit = svc.settings.jobs.max_active_per_owner
+    payload = {"steps": 1, "step_s": 0, "log": str(tmp_path / "l")}
+    accepted, refused = _race(limit + 4, lambda i: jobs.enqueue(svc, "count", payload, owner="user:1"))
+    assert len(accepted) == limit, refused
+    assert all(isinstance(e, TooManyRequests) and e.code == "queue_full" for e in refused), refused
+    assert jobs.enqueue(svc, "count", payload, owner="user:2").status == "queued"  # others are not held up
+    assert jobs.enqueue(svc, "count", payload, owner="system").status == "queued"  # nor the CLI
+    assert svc.queue.run_next()  # one of user:1's (the oldest) finishes: one more is admitted
+    assert jobs.enqueue(svc, "count", payload, owner="user:1").status == "queued"
+
+
+def test_train_answers_409_with_the_running_job_and_429_past_the_owners_queue(svc: Services, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import make_key
+
+    analyst = {"Authorization": f"Bearer {make_key(svc, 'analyst')}"}
+    other = {"Authorization": f"Bearer {make_key(svc, 'analyst', 'other')}"}
+    with TestClient(create_app(services=svc, workers=0, run_startup=False)) as client:
+        first = client.post("/v1/models/forecasting/train", headers=analyst)
+        assert first.status_code == 202, first.text
+        second = client.post("/v1/models/forecasting/train", headers=other)
+        assert second.status_code == 409, second.text
+        error = second.json()["error"]
+        assert error["code"] == "job_in_progress" and error["detail"]["job_id"] == first.json()["id"]
+        assert error["error_id"]
+        subject = client.get("/v1/me", headers=other).json()["subject"]
+        for _ in range(svc.settings.jobs.max_active_per_owner):
+            jobs.enqueue(svc, "count", {"steps": 1, "step_s": 0, "log": str(tmp_path / "l")}, owner=subject)
+        full = client.post("/v1/models/sentiment/train", headers=other)
+        assert full.status_code == 429, full.text
+        assert full.json()["error"]["code"] == "queue_full" and int(full.headers["Retry-After"]) >= 1

@@ -67,8 +67,9 @@ class Site:
 
 
 @contextmanager
-def serve(services: Any) -> Iterator[str]:
-    """The app of ``services`` served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
+def serve(services: Any, workers: int = 1) -> Iterator[str]:
+    """The app of ``services`` served by uvicorn in a thread on a free 127.0.0.1 port, with ``workers`` job
+    threads; yields its base URL."""
     import uvicorn
 
     from api.app import create_app
@@ -78,7 +79,7 @@ def serve(services: Any) -> Iterator[str]:
         port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(services=services, workers=1, run_startup=False),
+            create_app(services=services, workers=workers, run_startup=False),
             host="127.0.0.1",
             port=port,
             log_level="warning",
