@@ -13,7 +13,7 @@ from api import web
 from api.authn import install_auth_handlers
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, InputGuard, RequestMetrics
-from api.routes import audit, dashboard, forecasts, health, indicators, jobs, models, social, transcriptions
+from api.routes import audit, dashboard, forecasts, health, indicators, jobs, keys, models, social, transcriptions
 from api.routes import session as session_routes
 from api.routes import users as users_routes
 from api.security_headers import SecurityHeaders
@@ -85,7 +85,7 @@ def create_app(
     )
 
     web.install(app)  # pages first: "/" is the overview page
-    for module in (health, jobs, models, audit, indicators, forecasts, transcriptions, social, dashboard):
+    for module in (health, jobs, models, audit, keys, indicators, forecasts, transcriptions, social, dashboard):
         app.include_router(module.router)
     for router in (session_routes.router, session_routes.api_router, users_routes.router):
         app.include_router(router)
