@@ -21,8 +21,6 @@ STATUS_LABELS = {"queued": "đang chờ", "running": "đang xử lý", "succeede
 UNDER_CONSTRUCTION = {
     "/chi-tieu": ("Chỉ tiêu", "Danh mục chỉ tiêu, số liệu, dự báo và cảnh báo bất thường."),
     "/du-luan": ("Dư luận xã hội", "Diễn biến dư luận trên mạng xã hội theo chủ đề, cảnh báo và duyệt nhãn."),
-    "/mo-hinh": ("Mô hình", "Các mô hình đang phục vụ, phiên bản, chỉ số đánh giá, huấn luyện và đưa vào dùng."),
-    "/quan-tri": ("Quản trị", "Người dùng, khóa API và nhật ký kiểm toán."),
 }
 
 
