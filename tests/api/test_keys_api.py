@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from api.storage.tables import ApiKey, AuditEntry
-from tests.api.auth_support import Web, auth_services, web  # noqa: F401
+from tests.api.auth_support import Web
 
 
 def _admin_browser(web: Web, username: str = "quantri") -> tuple[Any, dict[str, str]]:
