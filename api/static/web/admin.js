@@ -41,6 +41,16 @@ function ask(title, text, okLabel) {
   return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true }));
 }
 
+/** On a phone the tables become cards: each cell says which column it is (CSS shows ``data-label``). */
+function labelCells(table) {
+  const heads = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+  for (const tr of table.tBodies[0].rows) {
+    [...tr.cells].forEach((td, i) => {
+      if (tr.cells.length > 1) td.dataset.label = heads[i];
+    });
+  }
+}
+
 function emptyRow(tbody, cols, text) {
   tbody.replaceChildren(el("tr", {}, el("td", { colspan: String(cols), text })));
 }
@@ -92,6 +102,7 @@ async function loadUsers() {
       );
     }),
   );
+  labelCells($("users-table"));
 }
 
 async function toggleUser(u) {
@@ -196,6 +207,7 @@ async function loadKeys() {
       ),
     ),
   );
+  labelCells($("keys-table"));
 }
 
 async function revokeKey(k) {
@@ -251,6 +263,16 @@ $("copy-key").addEventListener("click", async () => {
 // ---- audit log ----------------------------------------------------------------------------------------------------
 let offset = 0;
 
+/** "5/12/2026" or "05/12/2026" -> "2026-12-05"; null when it is no date. */
+function isoDay(text) {
+  const m = text.match(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/);
+  if (!m) return null;
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  return `${y}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
 function detailText(detail) {
   if (!detail) return "";
   return Object.entries(detail)
@@ -262,7 +284,18 @@ function detailText(detail) {
 async function loadAudit() {
   const form = $("audit-form");
   const params = new URLSearchParams();
-  for (const [k, v] of new FormData(form)) if (String(v).trim()) params.set(k, String(v).trim());
+  for (const [k, v] of new FormData(form)) {
+    const value = String(v).trim();
+    if (!value) continue;
+    if (k === "start" || k === "end") {
+      const iso = isoDay(value);
+      if (!iso) {
+        say("audit-message", `Ngày “${value}” không đúng dạng ngày/tháng/năm, ví dụ 05/12/2026.`, "error");
+        return;
+      }
+      params.set(k, iso);
+    } else params.set(k, value);
+  }
   params.set("limit", String(PAGE + 1)); // one more than shown: is there a next page?
   params.set("offset", String(offset));
   const tbody = $("audit-table").tBodies[0];
@@ -291,6 +324,7 @@ async function loadAudit() {
         ),
       ),
     );
+  labelCells($("audit-table"));
   const page = Math.floor(offset / PAGE) + 1;
   $("audit-page").textContent = `Trang ${page}`;
   $("audit-prev").disabled = offset === 0;
