@@ -102,6 +102,7 @@ const el = (tag, props = {}, ...children) => {
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
 };
+const present = (...nodes) => nodes.filter((n) => n !== null && n !== undefined);
 
 function metricHead(key) {
   const [label] = metric(key);
@@ -129,7 +130,7 @@ function versionsTable(model) {
   table.append(el("thead", {}, headRow));
   const body = el("tbody");
   const created = el("tr", {}, el("th", { scope: "row", text: "Ngày tạo" }));
-  for (const v of versions) created.append(el("td", { text: formatDateTime(v.created_at) }));
+  for (const v of versions) created.append(el("td", { class: "when", text: formatDateTime(v.created_at).replace(" ", "\n") }));
   body.append(created);
   for (const key of keys) {
     const [, fmt, better] = metric(key);
@@ -326,16 +327,16 @@ function trainBox(model) {
 function compareBox(model) {
   if (model.versions.length < 2) return null;
   const box = el("details", { class: "compare" });
-  const form = el("form", { class: "row" });
+  const form = el("form", { class: "compare-form" });
   const pick = (n, initial) => {
     const id = `cmp-${model.name}-${n}`;
     const select = el("select", { id, name: `v${n}` }, ...model.versions.map((v) => new Option(`Phiên bản ${v.version}`, v.version)));
     select.value = initial;
-    return [el("label", { for: id, text: n === 1 ? "So sánh" : "với" }), select];
+    return el("div", { class: "field" }, el("label", { for: id, text: n === 1 ? "Phiên bản thứ nhất" : "Phiên bản thứ hai" }), select);
   };
   const first = model.champion ?? model.versions[0].version;
   const second = model.versions.find((v) => v.version !== first).version;
-  form.append(...pick(1, first), ...pick(2, second), el("button", { type: "submit", class: "secondary", text: "So sánh" }));
+  form.append(pick(1, first), pick(2, second), el("button", { type: "submit", class: "secondary", text: "So sánh" }));
   const out = el("div", { class: "compare-result", "aria-live": "polite" });
   const onSame = model.name === "forecasting" && canAct;
   form.addEventListener("submit", async (e) => {
@@ -434,7 +435,7 @@ function section(model) {
   if (!model.versions.length) {
     s.append(el("p", { text: "Chưa có phiên bản nào." }));
   } else {
-    s.append(versionsTable(model), compareBox(model), allMetricsDetails(model));
+    s.append(...present(versionsTable(model), compareBox(model), allMetricsDetails(model)));
   }
   if (canAct && model.trainable) s.append(trainBox(model));
   return s;
