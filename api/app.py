@@ -20,6 +20,7 @@ from api.routes import (
     health,
     indicators,
     jobs,
+    keys,
     models,
     social,
     sources,
@@ -98,7 +99,19 @@ def create_app(
     )
 
     web.install(app)  # pages first: "/" is the overview page
-    for module in (health, jobs, models, audit, indicators, sources, forecasts, transcriptions, social, dashboard):
+    for module in (
+        health,
+        jobs,
+        models,
+        audit,
+        keys,
+        indicators,
+        sources,
+        forecasts,
+        transcriptions,
+        social,
+        dashboard,
+    ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for router in (session_routes.router, session_routes.api_router, users_routes.router):
         app.include_router(router, responses=ERROR_RESPONSES)

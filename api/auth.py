@@ -150,5 +150,17 @@ def revoke_key(session: Session, key_id_or_prefix: str) -> KeyInfo | None:
     return _info(row)
 
 
+def revoke_key_by_id(session: Session, key_id: int) -> tuple[KeyInfo, bool] | None:
+    """Revoke the key with this id; returns it and whether this call revoked it (False: it already was), or
+    None when there is no such key."""
+    row = session.get(ApiKey, key_id) if 0 < key_id <= _MAX_ID else None
+    if row is None:
+        return None
+    changed = row.revoked_at is None
+    if changed:
+        row.revoked_at = utcnow()
+    return _info(row), changed
+
+
 def _info(row: ApiKey) -> KeyInfo:
     return KeyInfo(row.id, row.name, row.role, row.prefix, row.created_at, row.revoked_at, row.last_used_at)

@@ -1,11 +1,16 @@
-"""Model use cases shared by the API and the CLI: promotion (load first, then alias, then serve, audited)."""
+"""Model use cases shared by the API and the CLI: promotion (load first, then alias, then serve, audited), and
+which version a rollback restores."""
 
 from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api import audit
 from api.auth import Principal
 from api.errors import InvalidInput, NotFound
 from api.services import Services
+from api.storage.tables import AuditEntry
 from models import MODEL_NAMES
 
 
@@ -38,3 +43,21 @@ def promote_version(services: Services, who: Principal, name: str, version: str)
     with services.db.transaction() as s:
         audit.record(s, who, "model.promote", "model", f"{name}/{version}", {"previous": previous})
     return previous
+
+
+def previous_champion(session: Session, name: str, current: str | None) -> str | None:
+    """The version that was ``champion`` of ``name`` before ``current`` became it: what a rollback restores.
+
+    Read from the audit log (each ``model.promote`` records the champion it replaced); None when ``current``
+    was never promoted (a default registered at first start) or replaced nothing.
+    """
+    if current is None:
+        return None
+    entry = session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.action == "model.promote", AuditEntry.object_id == f"{name}/{current}")
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    previous = (entry.detail or {}).get("previous") if entry is not None else None
+    return str(previous) if previous is not None and str(previous) != current else None

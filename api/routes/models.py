@@ -10,7 +10,7 @@ from sqlalchemy import select
 from api import audit, jobs
 from api.deps import Analyst, ServicesDep, Viewer
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
-from api.model_lifecycle import promote_version
+from api.model_lifecycle import previous_champion, promote_version
 from api.schemas import JobAccepted
 from api.storage.tables import Indicator
 from api.stores.indicators import load_series
@@ -55,6 +55,10 @@ class ModelOut(BaseModel):
     champion: str | None
     serving: str | None = Field(description="version this API process serves now")
     error: str | None = Field(description="why the newest champion could not be loaded, if it could not")
+    previous_champion: str | None = Field(
+        None, description="the champion before the current one (from the audit log): what a rollback restores"
+    )
+    trainable: bool = Field(False, description="this installation has a trainer for the model (POST .../train)")
     versions: list[VersionOut]
 
 
@@ -96,16 +100,22 @@ def _check_name(name: str) -> None:
 def list_models(services: ServicesDep, _: Viewer) -> list[ModelOut]:
     """Registered models, their versions with metrics, and which version carries `champion`."""
     served = services.champions.status()
+    trainable = set(services.tasks.trainable_models())
     out = []
     for name in MODEL_NAMES:
         versions = services.registry.versions(name)
         champion = next((v for v in versions if "champion" in v.aliases), None)
+        current = services.registry.champion_version(name)
+        with services.db.session() as s:
+            previous = previous_champion(s, name, current)
         out.append(
             ModelOut(
                 name=name,
-                champion=services.registry.champion_version(name),
+                champion=current,
                 serving=served.get(name, {}).get("version"),
                 error=served.get(name, {}).get("error"),
+                previous_champion=previous,
+                trainable=name in trainable,
                 versions=[
                     VersionOut(
                         version=v.version,

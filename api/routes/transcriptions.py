@@ -1,6 +1,8 @@
 """Meeting transcriptions: upload (202 + job), status with partial segments, exports, edits, delete, search.
 
-Secretaries see the transcriptions they uploaded; admins see all. Someone else's id answers 404.
+Secretaries see the transcriptions they uploaded; admins see all. The owner may share one with viewers
+(``shared_with_viewers``): every signed-in role then reads it (transcript, history, downloads), and only the
+owner and admins change it. Someone else's unshared id answers 404; a change to a shared one by a reader, 403.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from api import audit, jobs
 from api.auth import Principal
-from api.deps import Secretary, ServicesDep, SessionDep
+from api.deps import Secretary, ServicesDep, SessionDep, Viewer
 from api.errors import Conflict, InvalidInput
 from api.schemas import MAX_DB_INT, NoNulStr, UtcDatetime, refuse_nul
 from api.services import Services
@@ -102,6 +104,9 @@ class TranscriptionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: NoNulStr | None = Field(None, min_length=1, max_length=300)
     meeting: MeetingDetails | None = None
+    shared_with_viewers: StrictBool | None = Field(
+        None, description="let viewers (leaders) and every other role read the transcript and its downloads"
+    )
 
 
 class TranscriptionOut(BaseModel):
@@ -117,6 +122,7 @@ class TranscriptionOut(BaseModel):
     model_version: str
     created_at: UtcDatetime
     meeting: MeetingDetails = Field(description="the details the minutes are filled from")
+    shared_with_viewers: bool = Field(description="every signed-in role may read it (read-only)")
     segments: list[SegmentOut]
     text: str
     error: str | None
@@ -131,6 +137,7 @@ class TranscriptionSummary(BaseModel):
     duration_s: float | None
     created_at: UtcDatetime
     owner: str
+    shared_with_viewers: bool
     snippet: str
 
 
@@ -175,6 +182,7 @@ def _out(session: Session, row: Transcription) -> TranscriptionOut:
         model_version=row.model_version,
         created_at=row.created_at,
         meeting=MeetingDetails.model_validate(row.meeting or {}),
+        shared_with_viewers=bool(row.shared_with_viewers),
         segments=[_segment_out(s) for s in segs],
         text=text,
     )
@@ -295,12 +303,13 @@ def _create(
 @router.get("", response_model=list[TranscriptionSummary])
 def list_transcriptions(
     session: SessionDep,
-    who: Secretary,
+    who: Viewer,
     q: Annotated[str | None, Query(max_length=200, description="full-text search (with or without diacritics)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> list[TranscriptionSummary]:
-    """Your transcriptions (all of them for admins), newest first; ``q`` searches titles and transcripts."""
+    """Your transcriptions and those shared with viewers (all of them for admins), newest first; ``q`` searches
+    titles and transcripts."""
     out = []
     for row in transcripts.search(session, who, q, limit, offset):
         state = transcripts.job_state(session, row)
@@ -314,6 +323,7 @@ def list_transcriptions(
                 duration_s=row.duration_s,
                 created_at=row.created_at,
                 owner=row.owner,
+                shared_with_viewers=bool(row.shared_with_viewers),
                 snippet=_snippet(row.text, q),
             )
         )
@@ -335,7 +345,7 @@ def _snippet(text: str, q: str | None, width: int = 160) -> str:
 
 
 @router.get("/{transcription_id}", response_model=TranscriptionOut)
-def get_transcription(transcription_id: TranscriptionId, session: SessionDep, who: Secretary) -> TranscriptionOut:
+def get_transcription(transcription_id: TranscriptionId, session: SessionDep, who: Viewer) -> TranscriptionOut:
     """Status, progress (0..1) and the segments transcribed so far (all of them once succeeded)."""
     return _out(session, transcripts.visible(session, who, transcription_id))
 
@@ -358,7 +368,7 @@ def get_transcription(transcription_id: TranscriptionId, session: SessionDep, wh
 def export_transcription(
     transcription_id: TranscriptionId,
     session: SessionDep,
-    who: Secretary,
+    who: Viewer,
     format: Annotated[str, Query(pattern=r"^(txt|srt|vtt|json|docx)$")] = "txt",
 ) -> Response:
     """The transcript as TXT, SRT, VTT, JSON or DOCX minutes (title, date, duration, speakers)."""
@@ -379,10 +389,10 @@ def export_transcription(
 def patch_transcription(
     transcription_id: TranscriptionId, body: TranscriptionPatch, services: ServicesDep, who: Secretary
 ) -> TranscriptionOut:
-    """Change the title or the meeting's details the minutes are filled from (time, venue, chair, attendees,
-    conclusions...); audited."""
+    """Change the title, the meeting's details the minutes are filled from (time, venue, chair, attendees,
+    conclusions...) or whether viewers may read it (owner and admins only); audited."""
     with services.db.transaction() as s:
-        row = transcripts.visible(s, who, transcription_id)
+        row = transcripts.editable(s, who, transcription_id)
         changes: dict[str, Any] = {}
         if body.title is not None:
             row.title = body.title.strip()
@@ -391,6 +401,10 @@ def patch_transcription(
             changes["meeting"] = transcripts.set_meeting(row, body.meeting.stored())
         if changes:
             audit.record(s, who, "transcription.edit_details", "transcription", row.id, changes)
+        if body.shared_with_viewers is not None and body.shared_with_viewers != row.shared_with_viewers:
+            row.shared_with_viewers = body.shared_with_viewers
+            action = "transcription.share" if body.shared_with_viewers else "transcription.unshare"
+            audit.record(s, who, action, "transcription", row.id, {"shared_with_viewers": body.shared_with_viewers})
         s.flush()
         return _out(s, row)
 
@@ -405,7 +419,7 @@ def patch_segment(
 ) -> SegmentOut:
     """Correct a segment's text or speaker; every change is kept in its history."""
     with services.db.transaction() as s:
-        row = transcripts.visible(s, who, transcription_id)
+        row = transcripts.editable(s, who, transcription_id)
         job = transcripts.job_of(s, row)
         if job is not None and job.status in ("queued", "running"):
             raise Conflict("the transcription is still running; edit it when it has finished")
@@ -429,7 +443,7 @@ def segment_history(
     transcription_id: TranscriptionId,
     idx: Annotated[int, Path(ge=0, le=MAX_DB_INT)],
     session: SessionDep,
-    who: Secretary,
+    who: Viewer,
 ) -> list[SegmentEditOut]:
     """Every edit of a segment, oldest first."""
     row = transcripts.visible(session, who, transcription_id)
@@ -443,7 +457,7 @@ def segment_history(
 def delete_transcription(transcription_id: TranscriptionId, services: ServicesDep, who: Secretary) -> Response:
     """Delete the recording and its transcript (audited). A running job stops at its next segment."""
     with services.db.transaction() as s:
-        row = transcripts.visible(s, who, transcription_id)
+        row = transcripts.editable(s, who, transcription_id)
         audio, title, filename = row.audio_path, row.title, row.filename
         n = transcripts.delete_transcription(s, row)
         audit.record(

@@ -190,6 +190,8 @@ class Transcription(Base):
     #: what the secretary entered for the minutes (api.stores.transcripts.MEETING_FIELDS): meeting time, venue,
     #: chair, attendees, conclusions...
     meeting: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    #: the owner let every signed-in role read it (transcript and downloads, not edits); see transcripts.visible
+    shared_with_viewers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.errors import NotFound
+from api.errors import Forbidden, NotFound
 from api.storage.tables import Job, SegmentEdit, Transcription, TranscriptSegment
 from api.text_search import query_key, search_key
 
@@ -160,11 +160,28 @@ def get(session: Session, transcription_id: str) -> Transcription | None:
 
 
 def visible(session: Session, who: Principal, transcription_id: str) -> Transcription:
-    """The transcription if ``who`` may see it (its owner, by subject, or an admin); 404 otherwise, so that ids
-    of others' meetings are not revealed. Display names are not identities: two keys may share one."""
+    """The transcription if ``who`` may read it: its owner (by subject), an admin, or anyone signed in when the
+    owner shared it with viewers; 404 otherwise, so that ids of others' meetings are not revealed. Display names
+    are not identities: two keys may share one."""
     row = session.get(Transcription, transcription_id)
-    if row is None or (not who.is_admin and row.owner_subject != who.subject):
-        raise NotFound(f"transcription {transcription_id!r} not found")
+    if row is None or not (may_edit(who, row) or row.shared_with_viewers):
+        raise NotFound(f"Không tìm thấy cuộc họp {transcription_id!r}, hoặc bạn không được xem.")
+    return row
+
+
+def may_edit(who: Principal, row: Transcription) -> bool:
+    """Only the owner and admins change a transcription (details, segments, sharing) or delete it."""
+    return who.is_admin or (row.owner_subject is not None and row.owner_subject == who.subject)
+
+
+def editable(session: Session, who: Principal, transcription_id: str) -> Transcription:
+    """The transcription if ``who`` may change it; 404 when they may not even read it (:func:`visible`), 403
+    when they read it only because it is shared."""
+    row = visible(session, who, transcription_id)
+    if not may_edit(who, row):
+        raise Forbidden(
+            "Biên bản này được chia sẻ để đọc; chỉ người tải lên hoặc quản trị viên được sửa.", code="read_only"
+        )
     return row
 
 
@@ -235,11 +252,11 @@ def job_state(session: Session, row: Transcription) -> dict[str, Any]:
 
 
 def search(session: Session, who: Principal, q: str | None, limit: int, offset: int) -> list[Transcription]:
-    """``who``'s transcriptions (everyone's for admins), newest first; ``q`` matches titles and text, with or
-    without diacritics."""
+    """The transcriptions ``who`` may read (:func:`visible`: their own and those shared with viewers; everyone's
+    for admins), newest first; ``q`` matches titles and text, with or without diacritics."""
     stmt = select(Transcription).order_by(Transcription.created_at.desc())
     if not who.is_admin:
-        stmt = stmt.where(Transcription.owner_subject == who.subject)
+        stmt = stmt.where(or_(Transcription.owner_subject == who.subject, Transcription.shared_with_viewers.is_(True)))
     if q and q.strip():
         key = f"%{query_key(q)}%"
         stmt = stmt.where(or_(Transcription.search_text.like(key), Transcription.title.ilike(f"%{q.strip()}%")))

@@ -1,7 +1,8 @@
 """A meeting's recording for the transcript editor's player, to exactly those who may read its transcript.
 
-The same guard as ``GET /v1/transcriptions/{id}`` (secretary or admin, by session cookie or API key) and
-the same visibility (:func:`api.stores.transcripts.visible`: the owner or an admin; 404 for anyone else).
+The same guard as ``GET /v1/transcriptions/{id}`` (any role, by session cookie or API key) and the same
+visibility (:func:`api.stores.transcripts.visible`: the owner, an admin, or anyone when the owner shared the
+meeting with viewers; 404 for anyone else).
 Starlette's ``FileResponse`` answers ``Range`` requests, so the player can seek.
 """
 
@@ -14,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
-from api.deps import Secretary, SessionDep
+from api.deps import SessionDep, Viewer
 from api.errors import NotFound
 from api.stores import transcripts
 
@@ -26,7 +27,7 @@ AUDIO_TYPES = {".ogg": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4", "
 
 @router.get("/cuoc-hop/{meeting_id}/am-thanh")
 def meeting_audio(
-    meeting_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")], session: SessionDep, who: Secretary
+    meeting_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")], session: SessionDep, who: Viewer
 ) -> FileResponse:
     """The uploaded recording as it came (no transcoding); 404 if it is not visible or no longer kept."""
     row = transcripts.visible(session, who, meeting_id)

@@ -21,8 +21,6 @@ STATUS_LABELS = {"queued": "đang chờ", "running": "đang xử lý", "succeede
 UNDER_CONSTRUCTION = {
     "/chi-tieu": ("Chỉ tiêu", "Danh mục chỉ tiêu, số liệu, dự báo và cảnh báo bất thường."),
     "/du-luan": ("Dư luận xã hội", "Diễn biến dư luận trên mạng xã hội theo chủ đề, cảnh báo và duyệt nhãn."),
-    "/mo-hinh": ("Mô hình", "Các mô hình đang phục vụ, phiên bản, chỉ số đánh giá, huấn luyện và đưa vào dùng."),
-    "/quan-tri": ("Quản trị", "Người dùng, khóa API và nhật ký kiểm toán."),
 }
 
 
@@ -41,6 +39,8 @@ def _meetings(session: SessionDep, user: PageUser, q: str | None, limit: int) ->
                 "status_label": STATUS_LABELS.get(state["status"], state["status"]),
                 "progress": state["progress"],
                 "owner": row.owner,
+                "mine": row.owner_subject == who.subject,
+                "shared": bool(row.shared_with_viewers),
             }
         )
     return out
@@ -70,8 +70,8 @@ def favicon() -> FileResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
-    """Tổng quan: for now the latest meetings (for those who may see meetings) and links to the sections."""
-    meetings = _meetings(session, user, None, 5) if user.user.role in SECRETARY else None
+    """Tổng quan: for now the latest meetings (viewers: those shared with them) and links to the sections."""
+    meetings = _meetings(session, user, None, 5)
     return render(request, user, "overview.html", "/", {"meetings": meetings})
 
 
@@ -91,21 +91,31 @@ def meetings(
 
 @router.get("/cuoc-hop/{meeting_id}", response_class=HTMLResponse)
 def meeting(request: Request, user: PageUser, session: SessionDep, meeting_id: MeetingId) -> HTMLResponse:
-    """One meeting: progress while it is transcribed, then the downloads and the transcript editor."""
-    if user.user.role not in SECRETARY:
-        return _forbidden(request, user, "Cuộc họp")
+    """One meeting: progress while it is transcribed, then the downloads and the transcript editor; read-only
+    for those who see it only because its owner shared it with viewers."""
+    who = user.user.principal()
     try:
-        row = transcripts.visible(session, user.user.principal(), meeting_id)
+        row = transcripts.visible(session, who, meeting_id)
     except NotFound:
         return render(
             request,
             user,
             "message.html",
-            "/cuoc-hop",
+            "/cuoc-hop" if user.user.role in SECRETARY else "/",
             {"title": "Không tìm thấy cuộc họp", "message": "Cuộc họp này không có hoặc bạn không được xem."},
             status=404,
         )
-    return render(request, user, "meeting.html", "/cuoc-hop", {"meeting": row})
+    return render(
+        request,
+        user,
+        "meeting.html",
+        "/cuoc-hop" if user.user.role in SECRETARY else "/",
+        {
+            "meeting": row,
+            "editable": transcripts.may_edit(who, row),
+            "back": ("/cuoc-hop", "Cuộc họp") if user.user.role in SECRETARY else ("/", "Tổng quan"),
+        },
+    )
 
 
 def _building(path: str) -> None:

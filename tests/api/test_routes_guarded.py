@@ -53,13 +53,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/sources/{source_id}/pull"): ANALYST,
     # transcription
     ("POST", "/v1/transcriptions"): SECRETARY,
-    ("GET", "/v1/transcriptions"): SECRETARY,
-    ("GET", "/v1/transcriptions/{transcription_id}"): SECRETARY,
+    ("GET", "/v1/transcriptions"): ALL,  # viewers: the meetings shared with them
+    ("GET", "/v1/transcriptions/{transcription_id}"): ALL,
     ("DELETE", "/v1/transcriptions/{transcription_id}"): SECRETARY,
     ("PATCH", "/v1/transcriptions/{transcription_id}"): SECRETARY,
-    ("GET", "/v1/transcriptions/{transcription_id}/export"): SECRETARY,
+    ("GET", "/v1/transcriptions/{transcription_id}/export"): ALL,
     ("PATCH", "/v1/transcriptions/{transcription_id}/segments/{idx}"): SECRETARY,
-    ("GET", "/v1/transcriptions/{transcription_id}/segments/{idx}/history"): SECRETARY,
+    ("GET", "/v1/transcriptions/{transcription_id}/segments/{idx}/history"): ALL,
     # social listening
     ("POST", "/v1/sentiment"): ALL,
     ("POST", "/v1/social/posts"): ANALYST,
@@ -74,6 +74,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/users"): ADMIN,
     ("PATCH", "/v1/users/{user_id}"): ADMIN,
     ("POST", "/v1/users/{user_id}/reset-password"): ADMIN,
+    ("GET", "/v1/keys"): ADMIN,
+    ("POST", "/v1/keys"): ADMIN,
+    ("DELETE", "/v1/keys/{key_id}"): ADMIN,
 }
 
 

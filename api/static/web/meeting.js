@@ -5,6 +5,8 @@ import { clock, duration, formatPercent } from "./format.js";
 
 const root = document.getElementById("meeting");
 const id = root.dataset.id;
+// Read-only for those who see the meeting only because its owner shared it with viewers.
+const editable = root.dataset.editable === "1";
 const base = `/v1/transcriptions/${id}`;
 const $ = (name) => document.getElementById(name);
 const player = $("player");
@@ -83,6 +85,13 @@ function row(seg) {
 
   const text = document.createElement("p");
   text.className = "text";
+  text.textContent = seg.text;
+  if (editable) makeEditable(seg, text);
+  li.append(head, text);
+  return li;
+}
+
+function makeEditable(seg, text) {
   try {
     text.contentEditable = "plaintext-only";
   } catch {
@@ -91,7 +100,6 @@ function row(seg) {
   text.spellcheck = true;
   text.setAttribute("role", "textbox");
   text.setAttribute("aria-label", `Lời đoạn ${seg.idx + 1}`);
-  text.textContent = seg.text;
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
@@ -99,8 +107,6 @@ function row(seg) {
     }
   });
   text.addEventListener("blur", () => save(seg, text));
-  li.append(head, text);
-  return li;
 }
 
 async function save(seg, node) {
@@ -120,6 +126,7 @@ async function save(seg, node) {
 }
 
 function speakersMenu() {
+  if (!editable) return;
   const select = $("rename-from");
   const names = [...new Set(segments.map((s) => s.speaker).filter(Boolean))];
   select.replaceChildren(...names.map((n) => new Option(n, n)));
@@ -133,7 +140,7 @@ function show(t) {
   $("editor").hidden = false;
 }
 
-$("rename-form").addEventListener("submit", async (e) => {
+$("rename-form")?.addEventListener("submit", async (e) => {
   e.preventDefault();
   const from = $("rename-from").value;
   const to = $("rename-to").value.trim();
@@ -152,6 +159,28 @@ $("rename-form").addEventListener("submit", async (e) => {
   } catch (err) {
     say(`Đổi tên chưa xong: ${err.message}. Các đoạn đã đổi vẫn được lưu; thử lại.`, "error");
     speakersMenu();
+  }
+});
+
+// Sharing with viewers (owner and admins): saved at once, undone on the page when refused.
+$("share")?.addEventListener("change", async (e) => {
+  const box = e.target;
+  const node = $("share-message");
+  box.disabled = true;
+  try {
+    const out = await patch(base, { shared_with_viewers: box.checked });
+    box.checked = out.shared_with_viewers;
+    node.textContent = out.shared_with_viewers
+      ? "Đã chia sẻ: lãnh đạo (người xem) đọc và tải được biên bản này."
+      : "Đã thôi chia sẻ: chỉ bạn và quản trị viên xem được biên bản này.";
+    node.className = "message info";
+  } catch (err) {
+    box.checked = !box.checked;
+    node.textContent = `Chưa lưu được: ${err.message}`;
+    node.className = "message error";
+  } finally {
+    node.hidden = false;
+    box.disabled = false;
   }
 });
 
