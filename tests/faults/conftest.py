@@ -93,7 +93,7 @@ class Server(Process):
         self.port = free_port()
         super().__init__(settings, log, "serve", "--port", str(self.port), *args, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.Client(base_url=self.url, timeout=20)
+        self.client = httpx.Client(base_url=self.url, timeout=60)
         try:
             wait_for(self._live, 90, f"`ioc serve` to answer on port {self.port}", every=0.2)
         except AssertionError:

@@ -101,7 +101,9 @@ def test_postgres_and_redis_cut_and_restored(
         for call in (
             lambda: api.get("/v1/indicators", headers=analyst),
             lambda: api.put("/v1/indicators/chi", json=body, headers=analyst),
-            lambda: api.post("/v1/indicators/thu/observations", json={"observations": _monthly(2021, 12, 200)}, headers=analyst),
+            lambda: api.post(
+                "/v1/indicators/thu/observations", json={"observations": _monthly(2021, 12, 200)}, headers=analyst
+            ),
         ):
             err = assert_clean_error(_timed(call), 503)
             assert err["error"]["code"] == "database_unavailable", err
@@ -129,7 +131,9 @@ def test_postgres_and_redis_cut_and_restored(
 
         # Redis goes away: work that needs the queue is refused cleanly, reads go on.
         rq.cut()
-        err = assert_clean_error(_timed(lambda: api.post("/v1/models/forecasting/train", json={}, headers=analyst)), 503)
+        err = assert_clean_error(
+            _timed(lambda: api.post("/v1/models/forecasting/train", json={}, headers=analyst)), 503
+        )
         assert err["error"]["code"] == "unavailable", err
         health = _timed(lambda: api.get("/health"))
         assert health.status_code == 503 and health.json()["checks"]["queue"].startswith("error"), health.text
