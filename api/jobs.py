@@ -318,7 +318,7 @@ def _put_on_queue(services: Services, job_id: str, worker: str | None, attempts:
     try:
         services.queue.enqueue(job_id)
     except Exception:
-        logger.warning("job %s: the queue is unreachable; it will be re-enqueued on a later pass", job_id, exc_info=True)
+        logger.warning("job %s: the queue is unreachable; re-enqueued on a later pass", job_id, exc_info=True)
         with services.db.transaction() as s:
             s.execute(
                 update(Job)
