@@ -370,6 +370,7 @@ def main() -> None:
             codes = _codes(server.port, key)
             print(f"open loop for {args.duration:g} s against {len(codes)} indicators...", file=sys.stderr)
             report["open_loop"] = asyncio.run(open_loop(server.port, key, codes, texts, args))
+            report["drain_s"] = _drain(server.port)  # requests the client gave up on may still be running
             report["closed_loop"] = []
             for route in ("/health/live", "/health"):
                 row = asyncio.run(closed_loop(server.port, get(route), args.connections, args.closed_seconds))
@@ -390,6 +391,20 @@ def main() -> None:
     md = _report_md(report)
     (args.output_dir / "load_benchmark.md").write_text(md)
     print(md)
+
+
+def _drain(port: int, limit_s: float = 300.0) -> float:
+    """Seconds until ``/health/live`` answers within 50 ms again (the server has caught up)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        t = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=limit_s) as s:
+            s.sendall(get("/health/live"))
+            s.recv(200)
+        if time.monotonic() - t < 0.05:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
 
 
 def _codes(port: int, key: str) -> list[str]:
