@@ -375,14 +375,34 @@ def requeue_stale(services: Services) -> list[str]:
             )
         else:
             took = _update_owned(services, job_id, worker, attempts, {"status": "queued", "worker": None})
-        if took:
-            acted.append(job_id)
-            if attempts < max_attempts:
-                logger.warning("job %s: worker %s went silent; re-enqueued (attempt %d)", job_id, worker, attempts)
-                services.queue.enqueue(job_id)
-            else:
-                logger.error("job %s failed: its worker died %d times", job_id, attempts)
+        if not took:
+            continue
+        if attempts >= max_attempts:
+            logger.error("job %s failed: its worker died %d times", job_id, attempts)
+        elif not _put_on_queue(services, job_id, worker, attempts):
+            continue
+        else:
+            logger.warning("job %s: worker %s went silent; re-enqueued (attempt %d)", job_id, worker, attempts)
+        acted.append(job_id)
     return acted
+
+
+def _put_on_queue(services: Services, job_id: str, worker: str | None, attempts: int) -> bool:
+    """Enqueue a job the reaper just marked queued. When the queue is unreachable, the job goes back to the dead
+    worker's stale run (its old heartbeat kept), so a later pass tries again: a job marked queued that no queue
+    holds would never run."""
+    try:
+        services.queue.enqueue(job_id)
+    except Exception:
+        logger.warning("job %s: the queue is unreachable; re-enqueued on a later pass", job_id, exc_info=True)
+        with services.db.transaction() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "queued", Job.worker.is_(None), Job.attempts == attempts)
+                .values(status="running", worker=worker)
+            )
+        return False
+    return True
 
 
 def hand_back_running(services: Services) -> list[str]:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -390,6 +391,13 @@ def forecast_points(
     return points
 
 
+#: One lock per indicator (or hierarchy) whose forecast this process is computing: concurrent reads of an
+#: uncached forecast wait for the one computation instead of each running it (a dashboard's 200 viewers
+#: asking at once had every server thread backtest the same series, and the reads queued for seconds).
+_computing: dict[tuple[str, ...], threading.Lock] = {}
+_computing_guard = threading.Lock()
+
+
 def forecast_body(
     services: Services,
     session: Session,
@@ -400,17 +408,53 @@ def forecast_body(
     """The forecast response for an indicator, cached per (data version, model version, horizon, levels).
 
     An indicator in a hierarchy (with components, or a component) is forecast with its whole tree and
-    reconciled (:func:`coherent_bodies`); the answer then carries ``"reconciled"``.
+    reconciled (:func:`coherent_bodies`); the answer then carries ``"reconciled"``. A forecast that is not
+    cached is computed once in this process however many ask for it at the same time, and stored in its own
+    transaction before the others read it.
     """
     tree = tree_of(components_map(session), indicator.code)
+    cached = _forecast_body(services, session, indicator, tree, horizon, levels, compute=False)
+    if cached is not None:
+        return cached
+    flight = (
+        tuple(sorted({p for p in tree} | {c for parts in tree.values() for c in parts})) if tree else (indicator.code,)
+    )
+    with _computing_guard:
+        lock = _computing.setdefault(flight, threading.Lock())
+    with lock, services.db.transaction() as fresh:
+        current = fresh.get(Indicator, indicator.code)
+        if current is None:
+            raise SeriesError(f"indicator {indicator.code!r} was deleted")
+        body = _forecast_body(services, fresh, current, tree, horizon, levels, compute=True)
+    if body is None:  # compute=True always answers; this keeps the type honest without an assert
+        raise SeriesError(f"indicator {indicator.code!r} has no forecast")
+    return body
+
+
+def _forecast_body(
+    services: Services,
+    session: Session,
+    indicator: Indicator,
+    tree: Mapping[str, Sequence[str]] | None,
+    horizon: int,
+    levels: list[float],
+    *,
+    compute: bool,
+) -> dict[str, Any] | None:
+    """:func:`forecast_body`'s answer from the cache, or computed and merged into ``session`` when ``compute``
+    (None when it is not cached and ``compute`` is false)."""
     if tree is not None:
-        return coherent_bodies(services, session, indicator.code, tree, horizon, levels)[indicator.code]
+        return coherent_bodies(services, session, indicator.code, tree, horizon, levels, compute=compute).get(
+            indicator.code
+        )
     served = services.champions.get("forecasting")
     key_src = json.dumps([indicator.code, indicator.data_version, served.version, horizon, sorted(levels)])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:40]
     cached = session.get(ForecastCache, key)
     if cached is not None:
         return dict(cached.body)
+    if not compute:
+        return None
     series = load_series(session, indicator, for_forecast=True)
     if series is None:
         raise SeriesError(f"indicator {indicator.code!r} has no observations to forecast from")
@@ -459,6 +503,8 @@ def coherent_bodies(
     tree: Mapping[str, Sequence[str]],
     horizon: int,
     levels: list[float],
+    *,
+    compute: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Forecast responses of every node of ``tree`` (``{parent: [components]}``), reconciled so that each
     parent's means are the sums of its components' (:func:`forecasting.reconcile.forecast_hierarchy`), with
@@ -466,7 +512,8 @@ def coherent_bodies(
 
     Cached per node; the key holds the tree, every node's data version and non-negative flag, the model
     version, the horizon and the levels, so a new value of any node (or a changed tree) makes a new forecast.
-    When ``code``'s answer is cached only it is returned (``{code: body}``).
+    When ``code``'s answer is cached only it is returned (``{code: body}``); when it is not and ``compute`` is
+    false, nothing (``{}``).
 
     Histories end at the last period every node has (a node reported later is cut back; the notes say so).
     """
@@ -488,6 +535,8 @@ def coherent_bodies(
     cached = session.get(ForecastCache, key_of(code))
     if cached is not None:
         return {code: dict(cached.body)}
+    if not compute:
+        return {}
     series = {c: load_series(session, ind[c], for_forecast=True) for c in nodes}
     empty = [c for c, s in series.items() if s is None]
     if empty:
