@@ -23,6 +23,7 @@ from api.auth import ANALYST
 from api.deps import ServicesDep, SessionDep
 from api.spreadsheet import safe_cell
 from api.storage.tables import Indicator
+from api.stores import anomalies as anomalies_store
 from api.stores.indicators import current_values, extras, latest_values
 from api.web.layout import PageUser, render, templates
 
@@ -162,6 +163,18 @@ def indicator(request: Request, user: PageUser, session: SessionDep, services: S
             "rows": list(reversed(values)),
             "latest": values[-1] if values else None,
             "max_horizon": services.settings.forecasting.max_horizon,
+            # what the script would otherwise ask /v1 for first: one request (the cached forecast) remains
+            "page_data": {
+                "observations": [{"period": p, "value": v} for p, v in values],
+                "targets": list(ind.targets or []),
+                "anomalies": [
+                    {
+                        k: getattr(a, k)
+                        for k in ("period", "value", "expected", "lower_95", "upper_95", "status", "note")
+                    }
+                    for a in anomalies_store.list_anomalies(session, code, None, 200)
+                ],
+            },
             "can_edit": user.user.role in ANALYST,
         },
     )

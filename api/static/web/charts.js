@@ -13,7 +13,7 @@
 //   import { createChart, categoryAxis, valueAxis, lineSeries, bandSeries, axisTooltip } from "./charts.js";
 //   const chart = createChart(document.getElementById("chart"), {
 //     xAxis: categoryAxis(labels),                         // strings, e.g. periodLabel(p, true)
-//     yAxis: valueAxis("tỷ đồng"),                         // vi-VN ticks ("39,4 N"), unit as the axis name
+//     yAxis: valueAxis("tỷ đồng"),                         // vi-VN ticks ("39.372", "4,5 Tr"), unit as the axis name
 //     tooltip: axisTooltip({ unit: "tỷ đồng", title: (i) => longLabels[i] }),
 //     series: [lineSeries("Thực tế", values), ...bandSeries("Khoảng 80%", lower, upper)],
 //   });
@@ -66,7 +66,7 @@ export function baseOption() {
   return {
     aria: { enabled: true },
     textStyle: { fontFamily: "system-ui, 'Segoe UI', Roboto, sans-serif" },
-    grid: { left: 8, right: 16, top: 56, bottom: 56, containLabel: true },
+    grid: { left: 8, right: 16, top: 56, bottom: 24, containLabel: true },
     legend: { top: 0, type: "scroll", textStyle: { fontSize: 13 } },
     animationDuration: 300,
   };
@@ -77,7 +77,7 @@ export function categoryAxis(labels, extra = {}) {
   return { type: "category", data: labels, boundaryGap: false, axisLabel: { hideOverlap: true }, ...extra };
 }
 
-/** A value Y axis with vi-VN ticks ("1.234,5", "39,4 N"); `unit` shown as its name. */
+/** A value Y axis with vi-VN ticks ("1.234,5", "4,5 Tr"); `unit` shown as its name. */
 export function valueAxis(unit = "", extra = {}) {
   return {
     type: "value",
@@ -114,7 +114,8 @@ export function bandSeries(name, lower, upper, color = COLORS.band80, opacity = 
   const stack = `band:${name}`;
   const common = { type: "line", stack, stackStrategy: "all", symbol: "none", lineStyle: { opacity: 0 }, z: 1 };
   return [
-    { ...common, id: `${stack}:base`, name, data: lower.map((v) => v ?? "-"), tooltip: { show: false } },
+    // the base carries the band's colour too: the legend draws the first series of a name
+    { ...common, id: `${stack}:base`, name, color, data: lower.map((v) => v ?? "-"), tooltip: { show: false } },
     {
       ...common,
       id: stack,

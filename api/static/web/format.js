@@ -46,9 +46,9 @@ export function formatValue(value) {
   return (Math.abs(value) >= 1000 ? value1 : value2).format(value);
 }
 
-/** A short vi-VN number for chart axes: "39 N", "1,2 Tr", "4,5 T" (nghìn, triệu, tỷ) from 10.000 up. */
+/** A short vi-VN number for chart axes: "39.372", and from a million up "1,2 Tr", "4,5 T" (triệu, tỷ). */
 export function formatAxis(value) {
-  return Math.abs(value) >= 10000 ? compact.format(value) : value2.format(value);
+  return Math.abs(value) >= 1e6 ? compact.format(value) : value2.format(value);
 }
 
 /** A stored period in Vietnamese: "2024-01" -> "Tháng 1/2024", "2024-Q3" -> "Quý III/2024", "2024" -> "Năm 2024";

@@ -110,15 +110,20 @@ let targets = []; // as GET .../targets answers: the definition plus probability
 let anomalies = [];
 let forecastChart = null;
 
-async function loadAll() {
-  const [obs, ind, anoms] = await Promise.all([
-    get(`${base}/observations`),
-    get(base),
-    get(`/v1/anomalies?indicator=${encodeURIComponent(code)}&limit=200`),
-  ]);
-  observations = obs.observations;
-  anomalies = anoms;
-  targets = ind.targets;
+/** Draw everything; the first time from what the server put in data-page, after an upload from /v1. */
+async function loadAll(fresh = false) {
+  if (!fresh && root.dataset.page) {
+    ({ observations, targets, anomalies } = JSON.parse(root.dataset.page));
+  } else {
+    const [obs, ind, anoms] = await Promise.all([
+      get(`${base}/observations`),
+      get(base),
+      get(`/v1/anomalies?indicator=${encodeURIComponent(code)}&limit=200`),
+    ]);
+    observations = obs.observations;
+    anomalies = anoms;
+    targets = ind.targets;
+  }
   renderAnomalies();
   const last = observations.length ? observations[observations.length - 1].period : null;
   const horizon = horizonFor(last, targets);
@@ -620,7 +625,7 @@ function setUpUpload() {
 
 /** After a commit: the table, the charts, the anomalies and the targets from the new data. */
 async function reloadData() {
-  await loadAll();
+  await loadAll(true);
   const body = $("data-rows");
   body.replaceChildren();
   for (const o of [...observations].reverse()) {
