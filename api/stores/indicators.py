@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
@@ -186,6 +186,39 @@ def load_series(
         on_gap="interpolate",
         nonnegative=bool(indicator.nonnegative),
     )
+
+
+def current_values(session: Session, code: str) -> list[tuple[str, float]]:
+    """``[(period, value)]`` of the indicator's current observations, oldest first (nothing interpolated)."""
+    rows = session.execute(
+        select(Observation.period, Observation.value)
+        .where(Observation.indicator_code == code, Observation.is_current.is_(True))
+        .order_by(Observation.period)
+    )
+    return [(p, float(v)) for p, v in rows.tuples()]
+
+
+def latest_values(session: Session) -> dict[str, tuple[str, float, int]]:
+    """``{code: (last period, its current value, number of current observations)}`` of every indicator that
+    has observations, in two queries whatever the size of the catalogue (the catalogue page lists them)."""
+    current = Observation.is_current.is_(True)
+    last = (
+        select(
+            Observation.indicator_code.label("code"),
+            func.max(Observation.period).label("period"),
+            func.count().label("n"),
+        )
+        .where(current)
+        .group_by(Observation.indicator_code)
+        .subquery()
+    )
+    rows = session.execute(
+        select(last.c.code, last.c.period, Observation.value, last.c.n).join(
+            Observation,
+            and_(Observation.indicator_code == last.c.code, Observation.period == last.c.period, current),
+        )
+    )
+    return {code: (period, float(value), int(n)) for code, period, value, n in rows.tuples()}
 
 
 @dataclass

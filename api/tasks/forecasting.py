@@ -16,7 +16,7 @@ from api.bootstrap import register_default
 from api.jobs import JobContext
 from api.services import Services
 from api.storage.tables import Indicator
-from api.stores.indicators import load_series, upsert_observations
+from api.stores.indicators import default_nonnegative, load_series, upsert_observations
 from api.task_registry import TaskRegistry
 from models.comparison import series_fingerprint
 from models.registry import forecasting_data_tags
@@ -75,6 +75,8 @@ def load_demo_data(services: Services, data_dir: Path | None = None) -> DemoLoad
                     forecast_from=d.forecast_from,
                     targets=[],
                     data_version=0,
+                    # budgets, trade, arrivals cannot go below zero: their bands must not either
+                    nonnegative=default_nonnegative(d.unit, d.kind),
                 )
                 s.add(ind)
                 s.flush()

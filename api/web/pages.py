@@ -1,4 +1,5 @@
-"""The pages: overview, meetings (upload, list, transcript editor) and the not-yet-built sections."""
+"""The pages: overview, meetings (upload, list, transcript editor) and the not-yet-built sections (the
+indicators' pages are in :mod:`api.web.indicators`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ MeetingId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 STATUS_LABELS = {"queued": "đang chờ", "running": "đang xử lý", "succeeded": "hoàn tất", "failed": "lỗi"}
 #: Sections whose pages are not built yet, by path: (title, what it will hold).
 UNDER_CONSTRUCTION = {
-    "/chi-tieu": ("Chỉ tiêu", "Danh mục chỉ tiêu, số liệu, dự báo và cảnh báo bất thường."),
     "/du-luan": ("Dư luận xã hội", "Diễn biến dư luận trên mạng xã hội theo chủ đề, cảnh báo và duyệt nhãn."),
 }
 

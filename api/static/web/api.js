@@ -3,9 +3,12 @@
 let me = null;
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** `code` and `detail` are the API's error body fields (e.g. "invalid_file" and its problems). */
+  constructor(status, message, code = "", detail = null) {
     super(message);
     this.status = status;
+    this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -27,7 +30,7 @@ async function request(method, url, body) {
     throw new ApiError(401, "Phiên đăng nhập đã hết hạn.");
   }
   const data = r.headers.get("content-type")?.includes("json") ? await r.json() : null;
-  if (!r.ok) throw new ApiError(r.status, data?.error?.message || `Lỗi ${r.status}`);
+  if (!r.ok) throw new ApiError(r.status, data?.error?.message || `Lỗi ${r.status}`, data?.error?.code, data?.error?.detail);
   return data;
 }
 

@@ -33,3 +33,31 @@ export function localise(root = document) {
     n.textContent = duration(Number(n.dataset.seconds));
   });
 }
+
+// -- indicators: values and periods ------------------------------------------------------------------------
+const value2 = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 2 });
+const value1 = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 1 });
+const compact = new Intl.NumberFormat("vi-VN", { notation: "compact", maximumFractionDigits: 1 });
+const ROMAN = ["I", "II", "III", "IV"];
+
+/** An indicator's value in vi-VN: at most 1 decimal from 1.000 up, 2 below ("1.234,5", "0,25"); "" for none. */
+export function formatValue(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "";
+  return (Math.abs(value) >= 1000 ? value1 : value2).format(value);
+}
+
+/** A short vi-VN number for chart axes: "39.372", and from a million up "1,2 Tr", "4,5 T" (triệu, tỷ). */
+export function formatAxis(value) {
+  return Math.abs(value) >= 1e6 ? compact.format(value) : value2.format(value);
+}
+
+/** A stored period in Vietnamese: "2024-01" -> "Tháng 1/2024", "2024-Q3" -> "Quý III/2024", "2024" -> "Năm 2024";
+ *  short: "01/2024", "QIII/2024", "2024" (chart axes). */
+export function periodLabel(period, short = false) {
+  let m = /^(\d{4})-(\d{2})$/.exec(period);
+  if (m) return short ? `${m[2]}/${m[1]}` : `Tháng ${Number(m[2])}/${m[1]}`;
+  m = /^(\d{4})-Q([1-4])$/.exec(period);
+  if (m) return short ? `Q${ROMAN[m[2] - 1]}/${m[1]}` : `Quý ${ROMAN[m[2] - 1]}/${m[1]}`;
+  if (/^\d{4}$/.test(period)) return short ? period : `Năm ${period}`;
+  return period;
+}
