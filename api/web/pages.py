@@ -1,4 +1,4 @@
-"""The pages: overview, meetings (upload, list, transcript editor) and the not-yet-built sections."""
+"""The pages: meetings (upload, list, transcript editor) and the not-yet-built sections."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ STATUS_LABELS = {"queued": "đang chờ", "running": "đang xử lý", "succeede
 #: Sections whose pages are not built yet, by path: (title, what it will hold).
 UNDER_CONSTRUCTION = {
     "/chi-tieu": ("Chỉ tiêu", "Danh mục chỉ tiêu, số liệu, dự báo và cảnh báo bất thường."),
-    "/du-luan": ("Dư luận xã hội", "Diễn biến dư luận trên mạng xã hội theo chủ đề, cảnh báo và duyệt nhãn."),
     "/mo-hinh": ("Mô hình", "Các mô hình đang phục vụ, phiên bản, chỉ số đánh giá, huấn luyện và đưa vào dùng."),
     "/quan-tri": ("Quản trị", "Người dùng, khóa API và nhật ký kiểm toán."),
 }
@@ -66,13 +65,6 @@ def favicon() -> FileResponse:
     return FileResponse(
         STATIC_DIR / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
     )
-
-
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
-    """Tổng quan: for now the latest meetings (for those who may see meetings) and links to the sections."""
-    meetings = _meetings(session, user, None, 5) if user.user.role in SECRETARY else None
-    return render(request, user, "overview.html", "/", {"meetings": meetings})
 
 
 @router.get("/cuoc-hop", response_class=HTMLResponse)
