@@ -233,6 +233,9 @@ def indicator_summaries(services: Services) -> list[dict[str, Any]]:
                 if served_version is not None:
                     s.merge(ForecastCache(key=keys[ind.code], indicator_code=ind.code, body=body))
             out.append(dict(body))
+    # the freshest figures first (monthly before yearly ones ending years ago), then by name
+    out.sort(key=lambda x: x["name"])
+    out.sort(key=lambda x: str(x["last_period"] or "")[:4], reverse=True)
     return out
 
 

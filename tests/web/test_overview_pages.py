@@ -114,7 +114,7 @@ def test_a_card_shows_what_the_api_gives_for_the_same_indicator(web: Web) -> Non
     change = (last["value"] - before["value"]) / abs(before["value"]) * 100
     assert ("+" if change > 0 else "") + vi_number(change) + "%" in card, card
     assert f"Dự báo cả năm {year}: {vi_number(year_total)}" in card.replace("<strong>", "").replace("</strong>", "")
-    assert f"khả năng đạt: {vi_percent(chance)}" in card.replace("<strong data-field=\"probability\">", "").replace(
+    assert f"khả năng đạt: {vi_percent(chance)}" in card.replace('<strong data-field="probability">', "").replace(
         "</strong>", ""
     )
     words = "nhiều khả năng đạt" if chance >= 0.7 else ("chưa chắc đạt" if chance >= 0.4 else "có nguy cơ không đạt")

@@ -16,8 +16,9 @@ const isoDay = new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric",
 const viDay = new Intl.DateTimeFormat("vi-VN", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" });
 let chart = null;
 
-const el = (tag, props = {}, ...children) => {
+const el = (tag, { dataset = {}, ...props } = {}, ...children) => {
   const node = Object.assign(document.createElement(tag), props);
+  Object.assign(node.dataset, dataset);
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
 };
@@ -64,13 +65,14 @@ function renderTrend(summary, start) {
     color: ORDER.map((k) => COLORS[k]),
     textStyle: { fontFamily: "system-ui, sans-serif" },
     legend: { top: 0, data: ORDER.map((k) => LABELS[k]) },
-    grid: { left: 48, right: 16, top: 40, bottom: 56, containLabel: true },
+    grid: { left: 48, right: 16, top: 64, bottom: 56, containLabel: true },
     tooltip: {
       trigger: "axis",
       axisPointer: { type: "shadow" },
       formatter: (items) => {
         const head = `Ngày ${items[0].axisValueLabel}`;
-        const rows = items.map((i) => `${i.marker}${i.seriesName}: ${formatNumber(i.value)} bài`);
+        // no i.marker: it is a <span style=...>, which the CSP (no inline style) blocks; classes colour the dots
+        const rows = items.map((i) => `<span class="sl-dot sl-${ORDER[i.seriesIndex]}-dot"></span>${i.seriesName}: ${formatNumber(i.value)} bài`);
         return [head, ...rows].join("<br>");
       },
     },
@@ -187,6 +189,7 @@ async function load() {
   try {
     await Promise.all([loadCounts(), canLabel ? loadReview() : null]);
   } catch (e) {
+    if (!(e instanceof ApiError)) console.error(e);
     say(e instanceof ApiError ? `Không tải được số liệu: ${e.message}` : "Không tải được số liệu; thử lại sau.", "error");
   }
 }
