@@ -1,22 +1,19 @@
-"""The dashboard page: a static shell (no data) that reads the API with the key the user types."""
+"""The old key-based dashboard's address: it now leads to the overview page (``/``), which replaced it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
+#: Static files outside the web application's own (``api/static/web``): the sign-in page's style sheet.
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
-def root() -> RedirectResponse:
-    return RedirectResponse("/dashboard")
-
-
 @router.get("/dashboard")
-def dashboard() -> FileResponse:
-    return FileResponse(STATIC_DIR / "dashboard.html", media_type="text/html; charset=utf-8")
+def dashboard() -> RedirectResponse:
+    """The pages replaced the old dashboard: its address leads to Tổng quan (sign-in first when needed)."""
+    return RedirectResponse("/", status_code=307)

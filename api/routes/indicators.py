@@ -35,6 +35,7 @@ from api.stores.indicators import (
     load_series,
     plan_upsert,
     set_extra,
+    target_probabilities,
 )
 from api.stores.intake import (
     ReadOptions,
@@ -1065,39 +1066,10 @@ def _stored_series(services: Services, code: str, purpose: str) -> tuple[Indicat
 def get_targets(code: Code, services: ServicesDep, _: Viewer) -> dict[str, Any]:
     """Probability that each plan target of the indicator is met, from the predictive distribution
     (year-to-date accumulation for flow indicators)."""
-    from forecasting.target import Target, target_probability
-
     with services.db.session() as s:
         ind = _get(s, code)
-        series = load_series(s, ind, for_forecast=True)
-    served = services.champions.get("forecasting")
-    out = []
-    for t in ind.targets or []:
-        target = Target(
-            period=t["period"],
-            value=float(t["value"]),
-            kind=t.get("kind", "level"),
-            direction=t.get("direction", "at_least"),
-        )
-        entry: dict[str, Any] = dict(t)
-        if series is None:
-            entry["error"] = "no observations"
-        else:
-            try:
-                r = target_probability(series, target, flow=ind.kind == "flow", config=served.model.config)
-                entry |= {
-                    "probability": r.probability,
-                    "threshold": r.threshold,
-                    "median": r.median,
-                    "lower_80": r.lower_80,
-                    "upper_80": r.upper_80,
-                    "observed_part": r.observed_part,
-                    "periods_forecast": r.periods_forecast,
-                }
-            except ValueError as e:
-                entry["error"] = str(e)
-        out.append(entry)
-    return {"indicator": code, "model": {"name": "forecasting", "version": served.version}, "targets": out}
+        version, out = target_probabilities(services, s, ind)
+    return {"indicator": code, "model": {"name": "forecasting", "version": version}, "targets": out}
 
 
 @router.get("/v1/anomalies", response_model=list[AnomalyOut])

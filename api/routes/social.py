@@ -402,24 +402,7 @@ def summary(
 
 
 def _alert(a: Any, rows: list[dict[str, Any]], evidence: int) -> AlertOut:
-    from social_listening.topics import topic_name
-
-    by_id = {r["id"]: r for r in rows}
-    posts = [by_id[i] for i in a.post_ids[:evidence] if i in by_id]
-    return AlertOut(
-        bucket=a.start,
-        end=a.end,
-        topic=a.topic,
-        topic_name=topic_name(a.topic) if a.topic else None,
-        group=a.group,
-        metric=a.metric,
-        count=a.negative,
-        total=a.total,
-        value=a.value,
-        baseline=a.baseline,
-        z_score=round(a.z_score, 2),
-        evidence=[EvidenceOut(id=p["external_id"], source=p["source"], text=p["text"][:280]) for p in posts],
-    )
+    return AlertOut.model_validate(posts_store.alert_view(a, rows, evidence))
 
 
 @router.get("/v1/social/alerts", response_model=list[AlertOut])
@@ -432,11 +415,9 @@ def alerts(
     group_by: GroupBy | None = "topic",
 ) -> list[AlertOut]:
     """Spikes of negative talk against a rolling median/MAD baseline, with the posts that drive them."""
-    from social_listening import detect_spikes
-
     lo, hi = _window(start, end)
-    rows = posts_store.window_rows(session, lo, hi, None, None)
-    return [_alert(a, rows, evidence=50) for a in detect_spikes(rows, interval=interval, group_by=group_by)]
+    found = posts_store.alerts(session, lo, hi, interval=interval, group_by=group_by, evidence=50)
+    return [AlertOut.model_validate(a) for a in found]
 
 
 @router.get("/v1/social/posts", response_model=list[PostOut])

@@ -688,6 +688,45 @@ def reconciled_targets(fc: CoherentForecast, code: str, history: Series, indicat
     return out
 
 
+def target_probabilities(
+    services: Services, session: Session, indicator: Indicator
+) -> tuple[str, list[dict[str, Any]]]:
+    """The champion's version and, for each plan target of ``indicator``, the target with the probability
+    (0-1) that it is met from the predictive distribution (year-to-date accumulation for flow indicators), the
+    threshold, median, 80% range, observed part and periods forecast; or an ``error`` when it cannot be told."""
+    from forecasting.target import Target, target_probability
+
+    series = load_series(session, indicator, for_forecast=True)
+    served = services.champions.get("forecasting")
+    out = []
+    for t in indicator.targets or []:
+        target = Target(
+            period=t["period"],
+            value=float(t["value"]),
+            kind=t.get("kind", "level"),
+            direction=t.get("direction", "at_least"),
+        )
+        entry: dict[str, Any] = dict(t)
+        if series is None:
+            entry["error"] = "no observations"
+        else:
+            try:
+                r = target_probability(series, target, flow=indicator.kind == "flow", config=served.model.config)
+                entry |= {
+                    "probability": r.probability,
+                    "threshold": r.threshold,
+                    "median": r.median,
+                    "lower_80": r.lower_80,
+                    "upper_80": r.upper_80,
+                    "observed_part": r.observed_part,
+                    "periods_forecast": r.periods_forecast,
+                }
+            except ValueError as e:
+                entry["error"] = str(e)
+        out.append(entry)
+    return served.version, out
+
+
 def etag_of(body: dict[str, Any]) -> str:
     src = json.dumps([body["indicator"], body["data_version"], body["model"], body["points"]], sort_keys=True)
     return '"' + hashlib.sha256(src.encode()).hexdigest()[:32] + '"'

@@ -100,6 +100,48 @@ def window_rows(
     return rows
 
 
+def alert_view(alert: Any, rows: Sequence[dict[str, Any]], evidence: int) -> dict[str, Any]:
+    """One :class:`social_listening.Alert` as the API and the pages show it: bucket, topic and its Vietnamese
+    name, counts, baseline, z score and the first ``evidence`` posts that drive it (text cut at 280
+    characters); ``rows`` are the :func:`window_rows` the alert was found in."""
+    from social_listening.topics import topic_name
+
+    by_id = {r["id"]: r for r in rows}
+    posts = [by_id[i] for i in alert.post_ids[:evidence] if i in by_id]
+    return {
+        "bucket": alert.start,
+        "end": alert.end,
+        "topic": alert.topic,
+        "topic_name": topic_name(alert.topic) if alert.topic else None,
+        "group": alert.group,
+        "metric": alert.metric,
+        "count": alert.negative,
+        "total": alert.total,
+        "value": alert.value,
+        "baseline": alert.baseline,
+        "z_score": round(alert.z_score, 2),
+        "evidence": [{"id": p["external_id"], "source": p["source"], "text": p["text"][:280]} for p in posts],
+    }
+
+
+def alerts(
+    session: Session,
+    lo: datetime,
+    hi: datetime,
+    *,
+    interval: str = "day",
+    group_by: str | None = "topic",
+    evidence: int = 50,
+) -> list[dict[str, Any]]:
+    """Spikes of negative talk among the posts created in [lo, hi), oldest first, each as :func:`alert_view`
+    (the same answer as ``GET /v1/social/alerts``)."""
+    from social_listening import detect_spikes
+
+    rows = window_rows(session, lo, hi, None, None)
+    found = detect_spikes(rows, interval=interval, group_by=group_by)  # type: ignore[arg-type]
+    return [alert_view(a, rows, evidence) for a in found]
+
+
 def _label_filter(stmt: Select[Any], label: str) -> Select[Any]:
     return stmt.where(
         or_(SocialPost.human_label == label, (SocialPost.human_label.is_(None)) & (SocialPost.label == label))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.web import admin, audio, docs, indicators, models, pages
+from api.web import admin, audio, docs, indicators, models, overview, pages, social
 from api.web.layout import STATIC_DIR, VENDOR_DIR, install_sign_in_redirect
 
 __all__ = ["install"]
@@ -19,6 +19,8 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     """Add the pages to ``app``; call it before other routers so that ``/`` is the overview page."""
     install_sign_in_redirect(app)
+    app.include_router(overview.router)
+    app.include_router(social.router)
     app.include_router(pages.router)
     app.include_router(indicators.router)
     app.include_router(models.router)

@@ -1,5 +1,5 @@
-"""The pages: overview, meetings (upload, list, transcript editor) and the not-yet-built sections (the
-indicators' pages are in :mod:`api.web.indicators`)."""
+"""The meetings pages: upload, list, the transcript editor; the favicon. Each other section has its module
+beside this one (overview, indicators, social, models, admin)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,12 @@ from api.auth import SECRETARY
 from api.deps import SessionDep
 from api.errors import NotFound
 from api.stores import transcripts
-from api.web.layout import NAV, STATIC_DIR, PageUser, render
+from api.web.layout import STATIC_DIR, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
 MeetingId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 STATUS_LABELS = {"queued": "đang chờ", "running": "đang xử lý", "succeeded": "hoàn tất", "failed": "lỗi"}
-#: Sections whose pages are not built yet, by path: (title, what it will hold).
-UNDER_CONSTRUCTION = {
-    "/du-luan": ("Dư luận xã hội", "Diễn biến dư luận trên mạng xã hội theo chủ đề, cảnh báo và duyệt nhãn."),
-}
 
 
 def _meetings(session: SessionDep, user: PageUser, q: str | None, limit: int) -> list[dict[str, object]]:
@@ -68,13 +64,6 @@ def favicon() -> FileResponse:
     )
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
-    """Tổng quan: for now the latest meetings (viewers: those shared with them) and links to the sections."""
-    meetings = _meetings(session, user, None, 5)
-    return render(request, user, "overview.html", "/", {"meetings": meetings})
-
-
 @router.get("/cuoc-hop", response_class=HTMLResponse)
 def meetings(
     request: Request,
@@ -116,18 +105,3 @@ def meeting(request: Request, user: PageUser, session: SessionDep, meeting_id: M
             "back": ("/cuoc-hop", "Cuộc họp") if user.user.role in SECRETARY else ("/", "Tổng quan"),
         },
     )
-
-
-def _building(path: str) -> None:
-    title, what = UNDER_CONSTRUCTION[path]
-    roles = next(link.roles for link in NAV if link.path == path)
-
-    @router.get(path, response_class=HTMLResponse, name=f"building{path.replace('-', '_').replace('/', '_')}")
-    def page(request: Request, user: PageUser) -> HTMLResponse:
-        if user.user.role not in roles:
-            return _forbidden(request, user, title)
-        return render(request, user, "building.html", path, {"title": title, "what": what})
-
-
-for _path in UNDER_CONSTRUCTION:
-    _building(_path)

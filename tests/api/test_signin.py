@@ -272,7 +272,7 @@ def test_a_person_signs_in_and_out_in_a_real_browser(web: Web) -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from tests.api.test_dashboard_browser import CHROMIUM
+    from tests.web.browser_support import CHROMIUM
 
     web.create_user("lan.nguyen", "viewer", name="Nguyễn Thị Lan")
     with socket.socket() as s:
