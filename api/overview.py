@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.services import Services
@@ -189,7 +190,10 @@ def indicator_summaries(services: Services) -> list[dict[str, Any]]:
         served_version: str | None = services.champions.get("forecasting").version
     except ModelUnavailable:  # no forecasting model serving yet: the figures without forecasts, not cached
         served_version = None
-    with services.db.transaction() as s:
+    fresh: list[ForecastCache] = []
+    # a read session: the forecasts a summary needs store themselves in their own transactions, which an
+    # open write transaction here would block (SQLite has one writer); new summaries are stored afterwards
+    with services.db.session() as s:
         inds = list(s.scalars(select(Indicator).order_by(Indicator.code)))
         versions = {i.code: i.data_version for i in inds}
         flags = extras(s)
@@ -231,8 +235,15 @@ def indicator_summaries(services: Services) -> list[dict[str, Any]]:
             if body is None:
                 body = _summary(services, s, ind, values.get(ind.code, {}), with_model=served_version is not None)
                 if served_version is not None:
-                    s.merge(ForecastCache(key=keys[ind.code], indicator_code=ind.code, body=body))
+                    fresh.append(ForecastCache(key=keys[ind.code], indicator_code=ind.code, body=body))
             out.append(dict(body))
+    if fresh:
+        try:
+            with services.db.transaction() as w:
+                for row in fresh:
+                    w.merge(row)
+        except IntegrityError:  # another request stored the same summaries first: theirs are as good
+            logger.info("indicator summaries were cached by a concurrent request")
     # the freshest figures first (monthly before yearly ones ending years ago), then by name
     out.sort(key=lambda x: x["name"])
     out.sort(key=lambda x: str(x["last_period"] or "")[:4], reverse=True)

@@ -314,6 +314,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         IOC_JOBS__POLL_INTERVAL_S=str(settings.jobs.poll_interval_s),
         IOC_JOBS__WORKERS=str(settings.jobs.workers),
         IOC_JOBS__PLUGINS=__import__("json").dumps(settings.jobs.plugins),
+        IOC_HTTP__HEALTH_CACHE_S=str(settings.http.health_cache_s),
         IOC_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

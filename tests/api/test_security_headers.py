@@ -75,7 +75,8 @@ def test_headers_on_json_html_static_and_error_responses(site: Web) -> None:
     for label, r in responses.items():
         assert r.status_code == expected_status.get(label, r.status_code), (label, r.status_code, r.text[:200])
         _secured(r)
-    assert responses["500"].json() == {"error": {"code": "internal_error", "message": "internal error", "detail": None}}
+    error = responses["500"].json()["error"]
+    assert error.pop("error_id") and error == {"code": "internal_error", "message": "internal error", "detail": None}
     for _ in range(site.services.settings.auth.throttle.key_delay_after + 1):
         throttled = c.get("/v1/models", headers={"Authorization": "Bearer ioc_0_x"})
     assert throttled.status_code == 429

@@ -292,15 +292,15 @@ def test_a_person_signs_in_and_out_in_a_real_browser(web: Web) -> None:
             page = browser.new_page()
             console: list[str] = []
             page.on("console", lambda m: console.append(m.text))
-            page.goto(base + "/login?next=/dashboard")
-            assert page.url == base + "/dang-nhap?next=/dashboard"
+            page.goto(base + "/login?next=/chi-tieu")
+            assert page.url == base + "/dang-nhap?next=/chi-tieu"
             page.get_by_label("Tên đăng nhập").fill("lan.nguyen")
             page.get_by_label("Mật khẩu").fill("sai-mật-khẩu-rồi")
             page.get_by_role("button", name="Đăng nhập").click()
             page.wait_for_selector("text=Tên đăng nhập hoặc mật khẩu không đúng.")
             page.get_by_label("Mật khẩu").fill(PASSWORD)
             page.get_by_role("button", name="Đăng nhập").click()
-            page.wait_for_url(base + "/dashboard")
+            page.wait_for_url(base + "/chi-tieu")
             cookie = next(c for c in page.context.cookies() if c["name"] == "ioc_session")
             assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
             page.goto(base + "/dang-nhap")

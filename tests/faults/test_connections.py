@@ -81,6 +81,7 @@ def test_postgres_and_redis_cut_and_restored(
             database_url=_through(postgres_url, pg),
             queue_url=_through(redis_url, rq),
             jobs={"plugins": [PLUGIN]},
+            http={"health_cache_s": 0},  # /health must tell the cut at once
         )
         server = Server(served, tmp_path / "serve.log", "--workers", "1")
         processes.append(server)
