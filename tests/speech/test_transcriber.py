@@ -358,13 +358,17 @@ def test_looping_chunks_are_decoded_again_together_across_batches(
 @pytest.mark.slow
 def test_chunks_cut_at_the_first_pass_budget_are_finished_greedily(transcriber: Transcriber) -> None:
     # Greedy first pass: finishing a chunk cut at the budget from its encoder output must give the words
-    # that an uncut greedy decoding gives, without the flag of a repaired loop. (Only the case of a few words
-    # after the cut differs, as measured with CTranslate2 4.8: the continuation is not bit-identical.)
+    # that an uncut greedy decoding gives, without the flag of a repaired loop. The continuation is not
+    # bit-identical (CTranslate2's float paths differ by CPU: identical words on one machine, 3 of 57 words
+    # different on another, both with CTranslate2 4.8.5), so the words must agree within 10% WER.
+    from speech.metrics import word_error_rate
+
     uncut = list(transcriber.transcribe(TWO_SPEAKERS, options=TranscribeOptions(beam_size=1)))
     cut = list(
         transcriber.transcribe(TWO_SPEAKERS, options=TranscribeOptions(beam_size=1, first_pass_tokens_per_s=0.5))
     )
-    assert " ".join(s.text for s in cut).casefold().split() == " ".join(s.text for s in uncut).casefold().split()
+    said = " ".join(s.text for s in uncut).casefold()
+    assert word_error_rate(said, " ".join(s.text for s in cut).casefold()) <= 0.10
     assert len(" ".join(s.text for s in cut).split()) > 16  # far more than the 16 + 0.5 * 18.7 budget allows
     assert not any("repetition_redecoded" in s.flags for s in cut)
 
