@@ -85,14 +85,18 @@ def test_sigkill_mid_upload_stores_all_or_nothing(tmp_path: Path, processes: lis
 
     sender = threading.Thread(target=send)
     sender.start()
-    time.sleep(took * 0.6)  # well inside the work (parsing, matching, then the one transaction that stores it)
+    time.sleep(took * 0.5)  # inside the work (parsing, matching, then the one transaction that stores it)
     server.sigkill()
     sender.join(30)
     assert "error" in outcome, f"the upload finished before the kill ({took:.1f}s): {outcome}"
 
     with sqlite3.connect(db) as c:
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert _current(db) == before  # no revision of the killed upload, nothing of the old values lost
+    # All or nothing: the kill lands before the commit (the usual case: nothing of the killed upload) or,
+    # on a machine faster than the timed upload foretold, after it while the answer was on its way (all of it).
+    current = _current(db)
+    revised = {k: v + 4.0 for k, v in before.items()}
+    assert current in (before, revised), "a part of the killed upload was stored"
 
     again = Server(settings, tmp_path / "serve2.log")  # a restart on the same data dir
     processes.append(again)
