@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 
@@ -66,7 +66,7 @@ class _Readiness:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.at = -float("inf")
-        self.answer: Health | None = None
+        self.answer: tuple[bytes, int] | None = None  # the JSON body and its status
 
 
 @router.get("/health", response_model=Health, responses=_READY_RESPONSES)
@@ -78,12 +78,12 @@ def health(request: Request, services: ServicesDep) -> Any:
         cache = request.app.state.readiness = _Readiness()
     with cache.lock:
         if cache.answer is None or time.monotonic() - cache.at >= services.settings.http.health_cache_s:
-            cache.answer = _readiness(services)
+            body = _readiness(services)
+            # serialised once per computation: a probe reusing the answer costs no validation or encoding
+            cache.answer = (body.model_dump_json().encode(), 200 if body.status == "ok" else 503)
             cache.at = time.monotonic()
-        body = cache.answer
-    if body.status != "ok":
-        return JSONResponse(body.model_dump(mode="json"), status_code=503)
-    return body
+        content, status = cache.answer
+    return Response(content, status_code=status, media_type="application/json")
 
 
 def _readiness(services: Services) -> Health:
