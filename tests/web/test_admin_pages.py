@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,11 @@ import pytest
 
 from api.auth import Principal
 from api.security_headers import CSP
-from tests.api.auth_support import Web, wipe
+from tests.api.auth_support import Web
+from tests.web import page_support
+from tests.web.page_support import signed_in
 
-
-@pytest.fixture
-def site(sqlite_services: Any) -> Iterator[Web]:
-    wipe(sqlite_services)
-    w = Web(sqlite_services)
-    yield w
-    w.close()
-
-
-def _signed_in(site: Web, role: str, username: str | None = None) -> Any:
-    username = username or f"{role}{uuid.uuid4().hex[:6]}"
-    site.create_user(username, role, name=f"Người {username}")
-    c = site.client()
-    assert site.sign_in(c, username).status_code == 303
-    return c
+site = page_support.site  # the page tests' SQLite site, in place of the browser journeys' one
 
 
 def _principal(client: Any) -> Principal:
@@ -40,7 +27,7 @@ def _principal(client: Any) -> Principal:
 
 @pytest.mark.parametrize("role", ["viewer", "secretary", "analyst", "admin"])
 def test_models_page_reads_for_everyone_actions_for_analysts(site: Web, role: str) -> None:
-    c = _signed_in(site, role)
+    c = signed_in(site, role)
     r = c.get("/mo-hinh")
     assert r.status_code == 200 and "<h1>Mô hình</h1>" in r.text
     assert "đang xây dựng" not in r.text
@@ -53,7 +40,7 @@ def test_models_page_reads_for_everyone_actions_for_analysts(site: Web, role: st
 
 @pytest.mark.parametrize("role", ["viewer", "secretary", "analyst", "admin"])
 def test_admin_page_is_for_admins_only(site: Web, role: str) -> None:
-    c = _signed_in(site, role)
+    c = signed_in(site, role)
     r = c.get("/quan-tri")
     if role != "admin":
         assert r.status_code == 403
@@ -122,10 +109,10 @@ def _shared(site: Web, tid: str) -> bool:
 
 
 def test_minutes_shared_with_viewers(site: Web) -> None:
-    lan = _signed_in(site, "secretary", "lan")
-    minh = _signed_in(site, "secretary", "minh")
-    leader = _signed_in(site, "viewer", "lanhdao")
-    analyst = _signed_in(site, "analyst", "phan")
+    lan = signed_in(site, "secretary", "lan")
+    minh = signed_in(site, "secretary", "minh")
+    leader = signed_in(site, "viewer", "lanhdao")
+    analyst = signed_in(site, "analyst", "phan")
     tid = _meeting(site, _principal(lan))
     page = f"/cuoc-hop/{tid}"
 

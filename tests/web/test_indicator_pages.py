@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from api.security_headers import CSP
 from api.web.indicators import fold, period_label, vi_number
 from tests.api.auth_support import Web, wipe
+from tests.web.page_support import signed_in
 
 
 @pytest.fixture
@@ -50,14 +50,6 @@ def site(sqlite_services: Any) -> Iterator[Web]:
     w.close()
 
 
-def _signed_in(site: Web, role: str) -> Any:
-    username = f"{role}{uuid.uuid4().hex[:6]}"
-    site.create_user(username, role, name=f"Người {username}")
-    c = site.client()
-    assert site.sign_in(c, username).status_code == 303
-    return c
-
-
 def test_numbers_and_periods_in_vietnamese() -> None:
     assert [vi_number(v) for v in (1234.5, 1000000, 0.254, -39372.38, 0.0, None)] == [
         "1.234,5",
@@ -77,7 +69,7 @@ def test_numbers_and_periods_in_vietnamese() -> None:
 
 
 def test_catalogue_lists_latest_values_and_filters(site: Web) -> None:
-    c = _signed_in(site, "viewer")
+    c = signed_in(site, "viewer")
     r = c.get("/chi-tieu")
     assert r.status_code == 200
     assert "<h1>Bộ chỉ tiêu</h1>" in r.text
@@ -92,7 +84,7 @@ def test_catalogue_lists_latest_values_and_filters(site: Web) -> None:
 
 
 def test_viewer_reads_the_page_without_upload_or_edit_controls(site: Web) -> None:
-    c = _signed_in(site, "viewer")
+    c = signed_in(site, "viewer")
     r = c.get("/chi-tieu/thu_ns")
     assert r.status_code == 200
     text = r.text
@@ -107,14 +99,14 @@ def test_viewer_reads_the_page_without_upload_or_edit_controls(site: Web) -> Non
 
 @pytest.mark.parametrize("role", ["analyst", "admin"])
 def test_analysts_get_upload_and_editing(site: Web, role: str) -> None:
-    text = _signed_in(site, role).get("/chi-tieu/thu_ns").text
+    text = signed_in(site, role).get("/chi-tieu/thu_ns").text
     assert re.search(r'<label for="file">Tệp số liệu</label>\s*<input id="file" name="file" type="file"', text)
     for shown in ('id="upload-form"', 'id="target-form"', 'id="meta-form"', 'data-can-edit="true"', "Xem trước"):
         assert shown in text, shown
 
 
 def test_a_viewers_writes_are_refused_and_change_nothing(site: Web) -> None:
-    c = _signed_in(site, "viewer")
+    c = signed_in(site, "viewer")
     token = site.csrf(c)
     csv_file = "Kỳ;Giá trị\nTháng 2/2024;9.999\n".encode()
     r = c.post(
@@ -130,7 +122,7 @@ def test_a_viewers_writes_are_refused_and_change_nothing(site: Web) -> None:
 
 
 def test_unknown_indicator_is_a_vietnamese_404(site: Web) -> None:
-    c = _signed_in(site, "viewer")
+    c = signed_in(site, "viewer")
     for path in ("/chi-tieu/khong_co", "/chi-tieu/a%20b", "/chi-tieu/khong_co/so-lieu.csv"):
         r = c.get(path)
         assert r.status_code == 404, path
@@ -139,7 +131,7 @@ def test_unknown_indicator_is_a_vietnamese_404(site: Web) -> None:
 
 
 def test_pages_carry_no_inline_script_or_style(site: Web) -> None:
-    c = _signed_in(site, "analyst")
+    c = signed_in(site, "analyst")
     for path in ("/chi-tieu", "/chi-tieu/thu_ns", "/chi-tieu/-cmd", "/chi-tieu/khong_co"):
         r = c.get(path)
         assert r.status_code in (200, 404), (path, r.status_code)
@@ -151,7 +143,7 @@ def test_pages_carry_no_inline_script_or_style(site: Web) -> None:
 
 
 def test_data_downloads(site: Web) -> None:
-    c = _signed_in(site, "viewer")
+    c = signed_in(site, "viewer")
     r = c.get("/chi-tieu/thu_ns/so-lieu.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert 'filename="thu_ns.csv"' in r.headers["content-disposition"]
@@ -166,7 +158,7 @@ def test_data_downloads(site: Web) -> None:
     assert cells[0] == ["Thu ngân sách Đắk Nông", None] or cells[0][0] == "Thu ngân sách Đắk Nông"
     assert ["Kỳ", "Giá trị"] in cells and ["2024-01", 1234.5] in cells
     # the file reads back as an upload of the same values (nothing to change)
-    analyst = _signed_in(site, "analyst")
+    analyst = signed_in(site, "analyst")
     back = analyst.post(
         "/v1/indicators/thu_ns/observations?dry_run=true",
         headers={"X-CSRF-Token": site.csrf(analyst)},

@@ -5,34 +5,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from api.auth import Principal
 from api.security_headers import CSP
-from tests.api.auth_support import Web, wipe
+from tests.api.auth_support import Web
+from tests.web import page_support
+from tests.web.page_support import signed_in
+
+site = page_support.site  # the page tests' SQLite site, in place of the browser journeys' one
 
 NAV = ["Tổng quan", "Chỉ tiêu", "Cuộc họp", "Dư luận xã hội", "Mô hình", "Quản trị"]
-
-
-@pytest.fixture
-def site(sqlite_services: Any) -> Iterator[Web]:
-    wipe(sqlite_services)
-    w = Web(sqlite_services)
-    yield w
-    w.close()
-
-
-def _signed_in(site: Web, role: str, username: str | None = None) -> Any:
-    username = username or f"{role}{uuid.uuid4().hex[:6]}"
-    site.create_user(username, role, name=f"Người {username}")
-    c = site.client()
-    assert site.sign_in(c, username).status_code == 303
-    return c
 
 
 def _nav(html: str) -> list[str]:
@@ -82,7 +68,7 @@ def test_unsigned_visitors_go_to_sign_in_with_next(site: Web) -> None:
     ],
 )
 def test_navigation_shows_what_the_role_may_use(site: Web, role: str, links: list[str]) -> None:
-    c = _signed_in(site, role)
+    c = signed_in(site, role)
     home = c.get("/")
     assert home.status_code == 200 and "<h1>Tổng quan</h1>" in home.text
     assert _nav(home.text) == links
@@ -96,7 +82,7 @@ def test_navigation_shows_what_the_role_may_use(site: Web, role: str, links: lis
 
 
 def test_sign_out_button_ends_the_session(site: Web) -> None:
-    c = _signed_in(site, "secretary")
+    c = signed_in(site, "secretary")
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/").text)
     assert token
     r = c.post("/dang-xuat", data={"csrf_token": token.group(1)})
@@ -105,7 +91,7 @@ def test_sign_out_button_ends_the_session(site: Web) -> None:
 
 
 def test_pages_carry_no_inline_script_or_style(site: Web) -> None:
-    c = _signed_in(site, "admin")
+    c = signed_in(site, "admin")
     tid = _meeting(site, Principal(key_id=None, name="Người khác", role="secretary", user_id=999), Path("/nope.ogg"))
     for path in ("/", "/man-hinh", "/du-luan", "/cuoc-hop", f"/cuoc-hop/{tid}", "/chi-tieu", "/quan-tri", "/docs"):
         r = c.get(path)
@@ -119,7 +105,7 @@ def test_pages_carry_no_inline_script_or_style(site: Web) -> None:
 def test_meeting_audio_only_to_those_who_may_read_the_transcript(site: Web, tmp_path: Path) -> None:
     audio = tmp_path / "hop.ogg"
     audio.write_bytes(b"OggS" + bytes(range(256)) * 4)
-    owner = _signed_in(site, "secretary", "lan")
+    owner = signed_in(site, "secretary", "lan")
     me = owner.get("/v1/me").json()
     principal = Principal(key_id=None, name=me["name"], role="secretary", user_id=me["user_id"])
     tid = _meeting(site, principal, audio)
@@ -132,13 +118,13 @@ def test_meeting_audio_only_to_those_who_may_read_the_transcript(site: Web, tmp_
     assert part.status_code == 206 and part.content == bytes(range(8))
     assert owner.get(f"/cuoc-hop/{tid}").status_code == 200
 
-    other = _signed_in(site, "secretary", "minh")
+    other = signed_in(site, "secretary", "minh")
     assert other.get(path).status_code == 404
     assert other.get(f"/cuoc-hop/{tid}").status_code == 404
-    leader = _signed_in(site, "viewer")
+    leader = signed_in(site, "viewer")
     assert leader.get(path).status_code == 404  # not shared with viewers
     assert leader.get(f"/cuoc-hop/{tid}").status_code == 404
-    assert _signed_in(site, "admin").get(path).status_code == 200
+    assert signed_in(site, "admin").get(path).status_code == 200
     assert site.client().get(path).status_code == 401
     assert site.client().get(path, headers=site.key("secretary")).status_code == 404
     assert site.client().get(path, headers=site.key("admin")).status_code == 200
